@@ -1,0 +1,29 @@
+# The front door: install, test, train, eval, bench, lint, fuzz.
+PYTHON ?= python3
+DATA ?= ../shared/data
+LABELLED ?= ../shared/seeds
+MODEL ?= models/cleaner.skops
+FUZZ_SECONDS ?= 180
+
+.PHONY: install test train eval bench lint fuzz
+
+install:
+	$(PYTHON) -m pip install --quiet -e '.[dev]'
+
+test:
+	$(PYTHON) -m pytest -q
+
+train:
+	$(PYTHON) -m cleaner.training.train --data $(DATA) --labelled $(LABELLED) --model $(MODEL)
+
+eval:
+	$(PYTHON) -m cleaner.training.evaluate --data $(DATA) --labelled $(LABELLED)
+
+bench:
+	$(PYTHON) -m cleaner.training.bench --data $(DATA) --model $(MODEL)
+
+lint:
+	$(PYTHON) -m ruff check cleaner tests
+
+fuzz:
+	$(PYTHON) tests/fuzz_reader.py --seconds $(FUZZ_SECONDS)

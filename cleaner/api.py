@@ -1,0 +1,146 @@
+"""The Python API: label the lines of a page and keep its body.
+
+``clean(page)`` uses the shipped model, loaded once on first use.
+``Cleaner`` holds a model and options; ``label_many``/``clean_many`` put
+the lines of many pages through one model call, which is what makes large
+runs fast.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import numpy as np
+
+from cleaner.decode import decode_bytes
+from cleaner.features import page_features
+from cleaner.labels import BLANK, BODY, Line
+from cleaner.model import LineModel
+from cleaner.page import InputFormat, Page, make_page
+
+PageInput = str | bytes
+#: How many pages' lines go through the model in one call in ``*_many``.
+BATCH_PAGES = 32
+
+
+class Cleaner:
+    """A loaded model plus the options that decide what is kept."""
+
+    def __init__(self, model: LineModel | str | Path | None = None,
+                 keep: Iterable[str] = (BODY,), input_format: InputFormat | None = None) -> None:
+        self.model = model if isinstance(model, LineModel) else LineModel.load(model)
+        self.keep = frozenset(keep)
+        self.input_format = input_format
+        self.body_threshold = float(self.model.metadata.get("body_threshold", 0.5))
+
+    def page(self, page: PageInput | Page) -> Page:
+        """Turn input into a :class:`Page` (bytes are decoded, HTML detected unless set)."""
+        if isinstance(page, Page):
+            return page
+        if isinstance(page, bytes):
+            page = decode_bytes(page)
+        return make_page(page, self.input_format)
+
+    def label(self, page: PageInput | Page) -> list[Line]:
+        """One :class:`Line` per line of the page (per text block for HTML)."""
+        return next(self.label_many([page]))
+
+    def clean(self, page: PageInput | Page) -> str:
+        """The kept text of the page: body lines by default."""
+        parsed = self.page(page)
+        return self.render(parsed, self.label(parsed))
+
+    def label_many(self, pages: Iterable[PageInput | Page]) -> Iterator[list[Line]]:
+        """Label pages in order, batching lines of several pages per model call."""
+        batch: list[Page] = []
+        for page in pages:
+            batch.append(self.page(page))
+            if len(batch) >= BATCH_PAGES:
+                yield from self._label_batch(batch)
+                batch = []
+        if batch:
+            yield from self._label_batch(batch)
+
+    def clean_many(self, pages: Iterable[PageInput | Page]) -> Iterator[str]:
+        """Clean pages in order; see :meth:`label_many`."""
+        parsed = (self.page(page) for page in pages)
+        pending: list[Page] = []
+
+        def flush() -> Iterator[str]:
+            for page, lines in zip(pending, self._label_batch(pending)):
+                yield self.render(page, lines)
+
+        for page in parsed:
+            pending.append(page)
+            if len(pending) >= BATCH_PAGES:
+                yield from flush()
+                pending = []
+        yield from flush()
+
+    def _label_batch(self, pages: list[Page]) -> list[list[Line]]:
+        computed = [page_features(page) for page in pages]
+        rows = [features for features, _ in computed]
+        probabilities = self.model.predict_proba(np.vstack(rows)) if rows else None
+        results, offset = [], 0
+        for page, (features, kept) in zip(pages, computed):
+            page_probabilities = probabilities[offset:offset + len(features)]
+            offset += len(features)
+            results.append(self._lines(page, kept, page_probabilities))
+        return results
+
+    def _lines(self, page: Page, kept: np.ndarray, probabilities: np.ndarray) -> list[Line]:
+        labels = self.model.labels
+        lines = [Line(text, BLANK, 1.0) for text in page.lines]
+        if len(kept) == 0:
+            return lines
+        body_column = labels.index(BODY) if BODY in labels else None
+        order = np.argsort(-probabilities, axis=1)
+        for row, index in enumerate(kept):
+            p = probabilities[row]
+            if body_column is not None and p[body_column] >= self.body_threshold:
+                best = body_column
+            else:
+                best = next(c for c in order[row] if c != body_column)
+            lines[index] = Line(page.lines[index], labels[best], float(p[best]))
+        return lines
+
+    def render(self, page: Page, lines: list[Line]) -> str:
+        """Join the kept lines; in text pages a blank line between kept lines is kept too."""
+        out: list[str] = []
+        gap = False
+        for line in lines:
+            if line.label == BLANK:
+                gap = True
+            elif line.label in self.keep:
+                if gap and out and page.kind == "text":
+                    out.append("")
+                out.append(line.text)
+                gap = False
+            else:
+                gap = False
+        return "\n".join(out)
+
+
+_default: Cleaner | None = None
+_default_lock = threading.Lock()
+
+
+def default_cleaner() -> Cleaner:
+    """The shipped model, loaded once."""
+    global _default
+    with _default_lock:
+        if _default is None:
+            _default = Cleaner()
+        return _default
+
+
+def clean(page: PageInput) -> str:
+    """The body text of a page (plain text or HTML, str or bytes), using the shipped model."""
+    return default_cleaner().clean(page)
+
+
+def label(page: PageInput) -> list[Line]:
+    """Every line of a page with its label and probability, using the shipped model."""
+    return default_cleaner().label(page)

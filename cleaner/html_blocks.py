@@ -1,0 +1,191 @@
+"""Render HTML to text blocks, one per line, each with structure features.
+
+A block is the text between two block-level boundaries (paragraph, list
+item, heading, cell, ``<br>``...), the way scrapers that write one block per
+line see a page. Each block also records what plain text loses: the tags
+around it, how much of it is link text, and what the class and id names of
+its ancestors hint at. The walk is iterative (``iterwalk``), so deeply
+nested pages cannot exhaust the Python stack.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import regex
+from lxml import etree
+
+BLOCK_TAGS = frozenset(
+    "address article aside blockquote body center dd details dialog div dl dt fieldset "
+    "figcaption figure footer form h1 h2 h3 h4 h5 h6 header hr li main nav ol p pre "
+    "section summary table tbody td tfoot th thead tr ul caption legend menu".split()
+)
+SKIP_TAGS = frozenset(
+    "script style noscript template svg math iframe object embed head select "
+    "textarea canvas video audio map title link meta".split()
+)
+#: Ancestor tags whose presence is a feature (counted along the path).
+PATH_TAGS = ("a", "nav", "header", "footer", "aside", "form", "li", "table",
+             "figure", "article", "main", "p", "button", "label")
+#: Groups of class/id name fragments; each group's hits along the path are a feature.
+HINTS: dict[str, tuple[str, ...]] = {
+    "hint_nav": ("nav", "menu", "breadcrumb", "toolbar", "pagination", "pager", "header",
+                 "footer", "masthead", "topbar", "sitemap", "skip"),
+    "hint_side": ("sidebar", "side", "widget", "rail", "aside", "column", "col"),
+    "hint_comment": ("comment", "disqus", "reply", "respond", "discussion", "forum"),
+    "hint_related": ("related", "recommend", "popular", "trending", "more", "read", "teaser",
+                     "outbrain", "taboola", "also", "next", "prev"),
+    "hint_share": ("share", "social", "facebook", "twitter", "whatsapp", "print", "email",
+                   "follow"),
+    "hint_ad": ("ad", "ads", "advert", "advertisement", "sponsor", "promo", "banner",
+                "newsletter", "subscribe", "signup", "cookie", "consent", "paywall"),
+    "hint_meta": ("byline", "author", "date", "time", "meta", "caption", "credit", "tag",
+                  "tags", "dateline", "published", "updated", "source"),
+    "hint_legal": ("copyright", "legal", "disclaimer", "terms", "privacy", "license"),
+    "hint_content": ("article", "content", "story", "body", "entry", "post", "text", "main",
+                     "blog", "detail", "prose", "single"),
+}
+HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
+STRUCTURE_FEATURES: tuple[str, ...] = (
+    ("link_density", "links", "depth", "heading_level", "block_is_p", "block_is_li",
+     "block_is_td", "block_is_div")
+    + tuple(f"in_{tag}" for tag in PATH_TAGS)
+    + tuple(HINTS)
+)
+
+_NAME_SPLIT = regex.compile(r"[^a-z0-9]+|(?<=[a-z])(?=[0-9])")
+_SPACE = regex.compile(r"\s+")
+_CONTROL = regex.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_HINT_LOOKUP = {word: index for index, words in enumerate(HINTS.values()) for word in words}
+
+
+def _hint_vector(element: etree._Element) -> np.ndarray | None:
+    """Hint counts from the class and id names of one element, or None when it has none."""
+    names = (element.get("class") or "") + " " + (element.get("id") or "")
+    if not names.strip():
+        return None
+    hits = np.zeros(len(HINTS), dtype=np.float32)
+    for word in _NAME_SPLIT.split(names.lower()):
+        index = _HINT_LOOKUP.get(word)
+        if index is not None:
+            hits[index] = 1
+        elif len(word) > 3:
+            for fragment, fragment_index in _HINT_LOOKUP.items():
+                if len(fragment) > 3 and fragment in word:
+                    hits[fragment_index] = 1
+    return hits if hits.any() else None
+
+
+def parse_html(html: str) -> etree._Element | None:
+    """Parse forgivingly; None when nothing parseable is left."""
+    cleaned = _CONTROL.sub("", html)
+    if not cleaned.strip():
+        return None
+    parser = etree.HTMLParser(
+        encoding="utf-8", remove_comments=True, remove_pis=True, no_network=True,
+        recover=True, huge_tree=False, collect_ids=False,
+    )
+    try:
+        return etree.fromstring(cleaned.encode("utf-8", "replace"), parser)
+    except (etree.ParserError, etree.XMLSyntaxError, ValueError):
+        return None
+
+
+class _BlockCollector:
+    """Accumulates text chunks into blocks while the walk reports context."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.rows: list[np.ndarray] = []
+        self.chunks: list[str] = []
+        self.link_chars = 0
+        self.links = 0
+        self.context: np.ndarray | None = None
+
+    def add(self, text: str | None, in_link: bool, context_fn) -> None:
+        if not text:
+            return
+        if self.context is None:
+            if not text.strip():
+                return
+            self.context = context_fn()
+        self.chunks.append(text)
+        if in_link:
+            self.link_chars += len(text.strip())
+
+    def flush(self) -> None:
+        if self.context is not None:
+            text = _SPACE.sub(" ", "".join(self.chunks)).strip()
+            if text:
+                row = self.context.copy()
+                row[0] = min(1.0, self.link_chars / len(text))
+                row[1] = self.links
+                self.lines.append(text)
+                self.rows.append(row)
+        self.chunks = []
+        self.link_chars = 0
+        self.links = 0
+        self.context = None
+
+
+def html_to_blocks(html: str) -> tuple[list[str], np.ndarray]:
+    """Text blocks of a page, in document order, with a structure-feature row each."""
+    root = parse_html(html)
+    collector = _BlockCollector()
+    if root is None:
+        return [], np.zeros((0, len(STRUCTURE_FEATURES)), dtype=np.float32)
+    n_path = len(PATH_TAGS)
+    path_counts = np.zeros(n_path, dtype=np.float32)
+    hint_counts = np.zeros(len(HINTS), dtype=np.float32)
+    stack: list[tuple[str, np.ndarray | None]] = []
+    block_tags: list[str] = []
+
+    def context() -> np.ndarray:
+        row = np.zeros(len(STRUCTURE_FEATURES), dtype=np.float32)
+        block = block_tags[-1] if block_tags else ""
+        row[2] = len(stack)
+        row[3] = next((HEADINGS[t] for t in reversed(block_tags) if t in HEADINGS), 0)
+        row[4:8] = (block == "p", block == "li", block in ("td", "th"), block == "div")
+        row[8:8 + n_path] = path_counts
+        row[8 + n_path:] = hint_counts
+        return row
+
+    walker = etree.iterwalk(root, events=("start", "end"))
+    for event, element in walker:
+        tag = element.tag if isinstance(element.tag, str) else ""
+        tag = tag.lower()
+        if event == "start":
+            if tag in SKIP_TAGS:
+                walker.skip_subtree()
+                stack.append((tag, None))
+                continue
+            hints = _hint_vector(element)
+            stack.append((tag, hints))
+            if hints is not None:
+                hint_counts += hints
+            if tag in PATH_INDEX:
+                path_counts[PATH_INDEX[tag]] += 1
+            if tag in BLOCK_TAGS or tag == "br":
+                collector.flush()
+            if tag in BLOCK_TAGS:
+                block_tags.append(tag)
+            if tag == "a":
+                collector.links += 1
+            collector.add(element.text, path_counts[0] > 0, context)
+        else:
+            popped, hints = stack.pop()
+            if popped not in SKIP_TAGS:
+                if hints is not None:
+                    hint_counts -= hints
+                if popped in PATH_INDEX:
+                    path_counts[PATH_INDEX[popped]] -= 1
+                if popped in BLOCK_TAGS:
+                    collector.flush()
+                    block_tags.pop()
+            collector.add(element.tail, path_counts[0] > 0, context)
+    collector.flush()
+    if not collector.rows:
+        return [], np.zeros((0, len(STRUCTURE_FEATURES)), dtype=np.float32)
+    return collector.lines, np.vstack(collector.rows)
+
+
+PATH_INDEX = {tag: index for index, tag in enumerate(PATH_TAGS)}
