@@ -201,8 +201,10 @@ def _window_mean(values: np.ndarray, radius: int) -> np.ndarray:
     filled = np.nan_to_num(values, nan=0.0)
     valid = ~np.isnan(values)
     kernel = np.ones(2 * radius + 1)
-    total = np.convolve(filled, kernel, mode="same")
-    count = np.convolve(valid.astype(float), kernel, mode="same")
+    # "full" then slice: mode="same" returns the kernel's length when the page is shorter.
+    centre = slice(radius, radius + len(values))
+    total = np.convolve(filled, kernel)[centre]
+    count = np.convolve(valid.astype(float), kernel)[centre]
     return _safe_div(total, count)
 
 
