@@ -75,19 +75,42 @@ def _hint_vector(element: etree._Element) -> np.ndarray | None:
     return hits if hits.any() else None
 
 
+#: Nesting kept when a page is deeper than libxml2 parses (see cleaner.deep_html).
+FLATTEN_DEPTH = 256
+
+
 def parse_html(html: str) -> etree._Element | None:
-    """Parse forgivingly; None when nothing parseable is left."""
+    """Parse forgivingly; None when nothing parseable is left.
+
+    libxml2 silently drops everything after a text node over 10 MB (unless
+    ``huge_tree``) or past 2048 levels of nesting; the page size is bounded
+    by the caller, and too-deep pages are flattened and parsed again, so no
+    text is lost either way.
+    """
     cleaned = _CONTROL.sub("", html)
     if not cleaned.strip():
         return None
+    root, too_deep = _parse_with_libxml2(cleaned)
+    for max_depth in (FLATTEN_DEPTH, 0):
+        if not too_deep:
+            break
+        from cleaner.deep_html import flatten_deep_html
+
+        root, too_deep = _parse_with_libxml2(flatten_deep_html(cleaned, max_depth))
+    return root
+
+
+def _parse_with_libxml2(html: str) -> tuple[etree._Element | None, bool]:
+    """The parsed root, and whether libxml2 stopped at one of its resource limits."""
     parser = etree.HTMLParser(
         encoding="utf-8", remove_comments=True, remove_pis=True, no_network=True,
-        recover=True, huge_tree=False, collect_ids=False,
+        recover=True, huge_tree=True, collect_ids=False,
     )
     try:
-        return etree.fromstring(cleaned.encode("utf-8", "replace"), parser)
+        root = etree.fromstring(html.encode("utf-8", "replace"), parser)
     except (etree.ParserError, etree.XMLSyntaxError, ValueError):
-        return None
+        return None, False
+    return root, any(error.type_name == "ERR_RESOURCE_LIMIT" for error in parser.error_log)
 
 
 class _BlockCollector:
