@@ -1,0 +1,625 @@
+"""The command line: ``cleaner clean PATH... -o OUT_DIR`` (or ``cleaner clean -`` in a pipe).
+
+The main process walks the inputs and decides every output name (so
+collisions and existing outputs are caught in one place, in sorted order);
+worker processes each load the model once, read, check, label and write
+their pages in small chunks. Only a bounded number of chunks is in flight,
+and results are reported in input order as they complete, so memory stays
+flat however many files there are and messages come out deterministically.
+A page that cannot be processed is reported as ``cleaner: PATH: reason`` and
+the run goes on; a worker that dies takes no other page down with it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import multiprocessing
+import os
+import signal
+import sys
+from collections import Counter, deque
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+
+from cleaner import files
+from cleaner.api import Cleaner
+from cleaner.files import InputError, Job, Limits, Problem
+from cleaner.labels import BLANK, BODY, LABELS, Line, format_labelled
+from cleaner.model import LineModel, ModelError, default_model_path
+from cleaner.page import Page, looks_like_html, make_page
+
+PROG = "cleaner"
+#: Files per chunk sent to a worker: small enough that Ctrl-C is answered in
+#: moments, large enough that the model sees several pages per call.
+CHUNK_FILES = 8
+#: Characters of page text labelled together in one model call by a worker.
+BATCH_CHARS = 2_000_000
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class Options:
+    """What every worker needs to know besides the model."""
+
+    keep: tuple[str, ...] = (BODY,)
+    input_format: str | None = None
+    explain: bool = False
+    probabilities: bool = False
+    overwrite: bool = False
+    limits: Limits = field(default_factory=Limits)
+
+
+@dataclass
+class Outcome:
+    """What became of one input: an error, or how many lines were kept and dropped."""
+
+    display: str
+    error: str | None = None
+    kept: int = 0
+    dropped: Counter = field(default_factory=Counter)
+    status: str = "done"  # done, failed, skipped (not reported one by one), note
+
+    def __post_init__(self) -> None:
+        if self.error is not None and self.status == "done":
+            self.status = "failed"
+
+
+# --------------------------------------------------------------------------- one page
+
+
+class PageWorker:
+    """Reads, checks, labels and writes pages with one loaded model."""
+
+    def __init__(self, model: LineModel, options: Options) -> None:
+        self.options = options
+        self.cleaner = Cleaner(model, keep=options.keep, input_format=options.input_format)
+
+    def load(self, data: bytes) -> Page:
+        """A checked page from raw bytes; :class:`InputError` says why there is none."""
+        limits = self.options.limits
+        text = files.page_text(data, limits)
+        input_format = self.options.input_format or ("html" if looks_like_html(text) else "text")
+        if input_format == "text":
+            files.check_line_count(text, limits)
+        page = make_page(text, input_format)
+        if not page.lines:
+            raise InputError("no text in the HTML page")
+        files.check_lines(page.lines, limits)
+        return page
+
+    def output(self, page: Page, lines: list[Line]) -> tuple[bytes, int, Counter]:
+        """The bytes to write, the number of kept lines and the dropped lines by label."""
+        keep = self.cleaner.keep
+        kept = sum(1 for line in lines if line.label in keep)
+        dropped = Counter(line.label for line in lines
+                          if line.label not in keep and line.label != BLANK)
+        if self.options.explain:
+            text = format_labelled(lines, with_probability=self.options.probabilities)
+        else:
+            body = self.cleaner.render(page, lines)
+            text = body + "\n" if body else ""
+        return text.encode("utf-8"), kept, dropped
+
+    def process(self, jobs: Iterable[Job]) -> Iterator[Outcome]:
+        """Outcomes in job order; pages are labelled in batches of about BATCH_CHARS."""
+        batch: list[tuple[Job, Page | None, str | None]] = []
+        chars = 0
+        for job in jobs:
+            try:
+                page = self.load(files.read_file(job.source, self.options.limits))
+            except InputError as error:
+                batch.append((job, None, str(error)))
+                continue
+            except Exception as error:  # a bug must cost one page, not the run
+                batch.append((job, None, _internal(error)))
+                continue
+            batch.append((job, page, None))
+            chars += sum(map(len, page.lines))
+            if chars >= BATCH_CHARS:
+                yield from self._finish(batch)
+                batch, chars = [], 0
+        yield from self._finish(batch)
+
+    def _finish(self, batch: list[tuple[Job, Page | None, str | None]]) -> Iterator[Outcome]:
+        pages = [page for _, page, _ in batch if page is not None]
+        labelled = iter(self._label(pages))
+        for job, page, error in batch:
+            if page is None:
+                yield Outcome(job.display, error)
+                continue
+            lines = next(labelled)
+            if isinstance(lines, Exception):
+                yield Outcome(job.display, _internal(lines))
+                continue
+            yield self._write(job, page, lines)
+
+    def _label(self, pages: list[Page]) -> list[list[Line] | Exception]:
+        try:
+            return list(self.cleaner.label_many(pages))
+        except Exception:  # find the page that fails, label the others
+            results: list[list[Line] | Exception] = []
+            for page in pages:
+                try:
+                    results.append(self.cleaner.label(page))
+                except Exception as error:
+                    results.append(error)
+            return results
+
+    def _write(self, job: Job, page: Page, lines: list[Line]) -> Outcome:
+        try:
+            data, kept, dropped = self.output(page, lines)
+        except Exception as error:
+            return Outcome(job.display, _internal(error))
+        try:
+            files.write_atomic(job.output, data, overwrite=self.options.overwrite)
+        except OSError as error:
+            reason = error.strerror or str(error)
+            return Outcome(job.display, f"cannot write {files.display_path(job.output)}: {reason}")
+        return Outcome(job.display, None, kept, dropped)
+
+
+def _internal(error: BaseException) -> str:
+    if isinstance(error, MemoryError):
+        return "out of memory"
+    return f"internal error ({type(error).__name__}: {error})"
+
+
+# --------------------------------------------------------------------------- workers
+
+_worker: PageWorker | None = None
+
+
+def _one_thread() -> contextlib.AbstractContextManager:
+    """Keep OpenMP/BLAS to one thread: the model is called on a few pages' lines at a
+    time, where thread start-up costs more than it saves (8x slower on two cores),
+    and with --jobs the processes already use every core."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return contextlib.nullcontext()
+    return threadpool_limits(1)
+
+
+def _init_worker(model: LineModel, options: Options) -> None:
+    """Load once per process; leave Ctrl-C to the main process; die cleanly on SIGTERM."""
+    global _worker
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _die_on_sigterm)
+    _one_thread()  # for the life of the process
+    _worker = PageWorker(model, options)
+
+
+def _die_on_sigterm(signum: int, frame: object) -> None:
+    temp = files.temp_in_progress
+    if temp:
+        try:
+            os.unlink(temp)
+        except OSError:
+            pass
+    os._exit(128 + signum)
+
+
+def _run_chunk(jobs: list[Job]) -> list[Outcome]:
+    assert _worker is not None, "worker not initialised"
+    return list(_worker.process(jobs))
+
+
+# --------------------------------------------------------------------------- a run
+
+
+@dataclass
+class Summary:
+    done: int = 0
+    failed: int = 0
+    skipped: int = 0
+    kept: int = 0
+    dropped: Counter = field(default_factory=Counter)
+
+    def line(self, interrupted: bool = False) -> str:
+        dropped = ", ".join(f"{label} {count:,}" for label, count in
+                            sorted(self.dropped.items(), key=lambda item: (-item[1], item[0])))
+        text = (f"{self.done:,} pages done, {self.failed:,} failed"
+                + (f", {self.skipped:,} skipped (output exists)" if self.skipped else "")
+                + f"; {self.kept:,} lines kept, dropped: {dropped or 'none'}")
+        return ("interrupted: " if interrupted else "") + text
+
+
+@dataclass
+class _Entry:
+    """A place in the ordered stream of results: finished outcomes, or a chunk in flight."""
+
+    jobs: list[Job]
+    future: Future | None = None
+    outcomes: list[Outcome] | None = None
+
+
+class Reporter:
+    """Messages and the progress bar on stderr; the summary it adds up."""
+
+    def __init__(self, progress: bool) -> None:
+        self.summary = Summary()
+        self.bar = None
+        if progress:
+            import tqdm
+
+            tqdm.tqdm.monitor_interval = 0
+            self.bar = tqdm.tqdm(unit=" pages", file=sys.stderr, dynamic_ncols=True)
+
+    def message(self, text: str) -> None:
+        if self.bar is not None:
+            self.bar.write(f"{PROG}: {text}", file=sys.stderr)
+        else:
+            print(f"{PROG}: {text}", file=sys.stderr, flush=True)
+
+    def outcome(self, outcome: Outcome) -> None:
+        if outcome.status in ("failed", "note"):
+            self.message(f"{outcome.display}: {outcome.error}")
+        if outcome.status == "done":
+            self.summary.done += 1
+            self.summary.kept += outcome.kept
+            self.summary.dropped.update(outcome.dropped)
+        elif outcome.status == "failed":
+            self.summary.failed += 1
+        elif outcome.status == "skipped":
+            self.summary.skipped += 1
+        if self.bar is not None and outcome.status != "note":
+            self.bar.update(1)
+
+    def close(self, interrupted: bool) -> None:
+        if self.bar is not None:
+            self.bar.close()
+        print(f"{PROG}: {self.summary.line(interrupted)}", file=sys.stderr, flush=True)
+
+
+def _problem_outcome(problem: Problem) -> Outcome:
+    return Outcome(problem.display, problem.reason, status=problem.status)
+
+
+class Run:
+    """Feeds chunks of jobs to worker processes and reports outcomes in input order."""
+
+    def __init__(self, model: LineModel, options: Options, jobs: int, reporter: Reporter) -> None:
+        self.model, self.options, self.jobs, self.reporter = model, options, jobs, reporter
+        self.entries: deque[_Entry] = deque()
+        self.executor: ProcessPoolExecutor | None = None
+        self.max_in_flight = jobs * 2
+
+    def execute(self, plan: Iterator[Job | Problem]) -> None:
+        head = list(_take_jobs(plan, CHUNK_FILES))
+        if self.jobs == 1 or sum(isinstance(item, Job) for item in head) < CHUNK_FILES:
+            self._in_process(head, plan)  # starting processes would cost more than it saves
+            return
+        chunk: list[Job] = []
+        for item in _chain(head, plan):
+            if isinstance(item, Problem):
+                self._submit(chunk)
+                chunk = []
+                self.entries.append(_Entry([], outcomes=[_problem_outcome(item)]))
+            else:
+                chunk.append(item)
+                if len(chunk) >= CHUNK_FILES:
+                    self._submit(chunk)
+                    chunk = []
+            self._drain(final=False)
+        self._submit(chunk)
+        self._drain(final=True)
+        if self.executor is not None:
+            self.executor.shutdown(wait=True)
+            self.executor = None
+
+    def _in_process(self, head: list[Job | Problem], plan: Iterator[Job | Problem]) -> None:
+        worker = PageWorker(self.model, self.options)
+        chunk: list[Job] = []
+        with _one_thread():
+            for item in _chain(head, plan):
+                if isinstance(item, Job):
+                    chunk.append(item)
+                    if len(chunk) < CHUNK_FILES:
+                        continue
+                for outcome in worker.process(chunk):
+                    self.reporter.outcome(outcome)
+                chunk = []
+                if isinstance(item, Problem):
+                    self.reporter.outcome(_problem_outcome(item))
+            for outcome in worker.process(chunk):
+                self.reporter.outcome(outcome)
+
+    def _pool(self) -> ProcessPoolExecutor:
+        if self.executor is None:
+            self.executor = _new_executor(self.jobs, self.model, self.options)
+        return self.executor
+
+    def _submit(self, chunk: list[Job]) -> None:
+        if chunk:
+            self.entries.append(_Entry(chunk, self._pool().submit(_run_chunk, chunk)))
+
+    def _drain(self, final: bool) -> None:
+        """Report finished entries from the front; block while too many are in flight."""
+        while self.entries:
+            head = self.entries[0]
+            if head.outcomes is None:
+                assert head.future is not None
+                in_flight = sum(1 for entry in self.entries if entry.outcomes is None)
+                if not (final or head.future.done() or in_flight >= self.max_in_flight
+                        or len(self.entries) > 64 * self.max_in_flight):
+                    return
+                try:
+                    head.outcomes = head.future.result()
+                except BrokenProcessPool:
+                    self._recover_from_crash()
+                    continue
+            self.entries.popleft()
+            for outcome in head.outcomes:
+                self.reporter.outcome(outcome)
+
+    def _recover_from_crash(self) -> None:
+        """A worker died (a crash or the OOM killer): redo its pages one by one to find the culprit.
+
+        Every chunk in flight fails with the pool, so each of their pages is
+        run alone in a fresh one-process pool; the page that kills that one
+        is reported, the others are processed normally.
+        """
+        if self.executor is not None:
+            self.executor.shutdown(wait=False, cancel_futures=True)
+        self.executor = None
+        solo: ProcessPoolExecutor | None = None
+        for entry in self.entries:
+            if entry.outcomes is not None:
+                continue
+            assert entry.future is not None
+            if entry.future.done() and entry.future.exception() is None:
+                entry.outcomes = entry.future.result()
+                continue
+            entry.outcomes = []
+            for job in entry.jobs:
+                solo = solo or _new_executor(1, self.model, self.options)
+                try:
+                    entry.outcomes += solo.submit(_run_chunk, [job]).result()
+                except BrokenProcessPool:
+                    entry.outcomes.append(Outcome(
+                        job.display, "worker process died on this page (crash or out of memory)"))
+                    solo.shutdown(wait=False, cancel_futures=True)
+                    solo = None
+        if solo is not None:
+            solo.shutdown(wait=True)
+
+    def interrupt(self) -> None:
+        """Stop starting pages; let the ones in progress finish and report them.
+
+        A second Ctrl-C stops the workers at once; each removes the
+        temporary file it was writing, so no partial output is left.
+        """
+        for entry in self.entries:
+            if entry.future is not None and entry.outcomes is None:
+                entry.future.cancel()
+        try:
+            if any(entry.outcomes is None and not entry.future.cancelled()
+                   for entry in self.entries if entry.future is not None):
+                self.reporter.message("interrupted; finishing the pages in progress "
+                                      "(Ctrl-C again to stop at once)")
+            while self.entries:
+                entry = self.entries.popleft()
+                if entry.outcomes is None:
+                    assert entry.future is not None
+                    if entry.future.cancelled():
+                        continue
+                    try:
+                        entry.outcomes = entry.future.result()
+                    except BrokenProcessPool:
+                        continue
+                for outcome in entry.outcomes:
+                    self.reporter.outcome(outcome)
+        except KeyboardInterrupt:
+            for child in multiprocessing.active_children():
+                child.terminate()
+        if self.executor is not None:
+            self.executor.shutdown(wait=False, cancel_futures=True)
+            self.executor = None
+
+
+def _new_executor(jobs: int, model: LineModel, options: Options) -> ProcessPoolExecutor:
+    # forkserver: workers fork from a fresh process, never from one whose
+    # OpenMP or other threads are running (GNU OpenMP does not survive a fork).
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+    return ProcessPoolExecutor(max_workers=jobs, mp_context=context,
+                               initializer=_init_worker, initargs=(model, options))
+
+
+def _take_jobs(plan: Iterator[Job | Problem], count: int) -> Iterator[Job | Problem]:
+    """Items from the plan up to and including the ``count``-th job."""
+    taken = 0
+    for item in plan:
+        yield item
+        if isinstance(item, Job):
+            taken += 1
+            if taken >= count:
+                return
+
+
+def _chain(head: list[Job | Problem], rest: Iterator[Job | Problem]) -> Iterator[Job | Problem]:
+    yield from head
+    yield from rest
+
+
+# --------------------------------------------------------------------------- arguments
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text.replace("_", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1: {text!r}")
+    return value
+
+
+def _labels(text: str) -> tuple[str, ...]:
+    labels = tuple(label.strip() for label in text.split(",") if label.strip())
+    unknown = [label for label in labels if label not in LABELS]
+    if unknown or not labels:
+        raise argparse.ArgumentTypeError(
+            f"unknown label {', '.join(map(repr, unknown)) or '(none given)'}; "
+            f"labels are {', '.join(LABELS)}")
+    return labels
+
+
+def build_parser() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
+    """The ``cleaner`` parser and its ``clean`` subcommand's parser."""
+    parser = argparse.ArgumentParser(
+        prog=PROG, description="Keep the article body of scraped news pages, drop the chrome.")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    clean = commands.add_parser(
+        "clean", help="clean pages (files, directories, or - for standard input)",
+        description="Write the body of each page (plain text or HTML, optionally .gz) "
+                    "to OUT_DIR, mirroring the input tree: REL/name.html -> OUT_DIR/REL/name.txt.")
+    clean.add_argument("paths", nargs="+", metavar="PATH",
+                       help="files or directories (walked recursively), or - alone for stdin")
+    clean.add_argument("-o", "--output", metavar="OUT_DIR", help="output directory")
+    clean.add_argument("--input-format", choices=("text", "html"),
+                       help="treat every input as this (default: detect from the content)")
+    clean.add_argument("--explain", action="store_true",
+                       help="write label<TAB>line for every line instead of the body "
+                            "(files end in .labels.tsv)")
+    clean.add_argument("--probabilities", action="store_true",
+                       help="with --explain, add the probability of each label")
+    clean.add_argument("--keep", type=_labels, default=(BODY,), metavar="LABELS",
+                       help="comma-separated labels to keep (default: body)")
+    clean.add_argument("--model", metavar="PATH",
+                       help=f"model file (default: {default_model_path()})")
+    clean.add_argument("-j", "--jobs", type=_positive_int, default=os.cpu_count() or 1,
+                       help="worker processes (default: all cores)")
+    existing = clean.add_mutually_exclusive_group()
+    existing.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    existing.add_argument("--skip-existing", action="store_true",
+                          help="skip inputs whose output exists (resume a run)")
+    limits = Limits()
+    clean.add_argument("--max-page-bytes", type=_positive_int, default=limits.max_page_bytes,
+                       metavar="N", help="skip pages larger than this, after decompression "
+                                         "(default: %(default)s)")
+    clean.add_argument("--max-line-chars", type=_positive_int, default=limits.max_line_chars,
+                       metavar="N", help="skip pages with a longer line or block "
+                                         "(default: %(default)s)")
+    clean.add_argument("--max-page-lines", type=_positive_int, default=limits.max_page_lines,
+                       metavar="N", help="skip pages with more lines or blocks "
+                                         "(default: %(default)s)")
+    return parser, clean
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code (0 ok, 1 some pages failed, 2 usage)."""
+    parser, clean_parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:  # argparse exits 2 on usage errors, 0 after --help
+        return exit_.code if isinstance(exit_.code, int) else EXIT_USAGE
+    if args.command != "clean":
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    try:
+        return _clean(args)
+    except _UsageError as error:
+        clean_parser.print_usage(sys.stderr)
+        print(f"{PROG} clean: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+class _UsageError(Exception):
+    """Arguments that make no sense together; exit 2 with the usage line."""
+
+
+def _clean(args: argparse.Namespace) -> int:
+    stdin = args.paths == ["-"]
+    if "-" in args.paths and not stdin:
+        raise _UsageError("- (standard input) must be the only PATH")
+    if args.probabilities and not args.explain:
+        raise _UsageError("--probabilities goes with --explain")
+    if not stdin and not args.output:
+        raise _UsageError("the output directory is required: -o OUT_DIR")
+    if stdin and args.output:
+        raise _UsageError("with - the body goes to standard output; leave out -o")
+    if not stdin:
+        if os.path.exists(args.output) and not os.path.isdir(args.output):
+            raise _UsageError(f"output is not a directory: {files.display_path(args.output)}")
+        inside = files.output_inside_input(args.paths, args.output)
+        if inside is not None:
+            raise _UsageError(f"output directory {files.display_path(args.output)} is inside "
+                              f"input directory {files.display_path(inside)}")
+    try:
+        model = LineModel.load(args.model)
+    except ModelError as error:
+        print(f"{PROG}: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    options = Options(
+        keep=args.keep, input_format=args.input_format, explain=args.explain,
+        probabilities=args.probabilities, overwrite=args.overwrite,
+        limits=Limits(args.max_page_bytes, args.max_line_chars, args.max_page_lines),
+    )
+    if stdin:
+        return _clean_stdin(model, options)
+    try:
+        os.makedirs(args.output, exist_ok=True)
+    except OSError as error:
+        print(f"{PROG}: cannot create output directory {files.display_path(args.output)}: "
+              f"{error.strerror or error}", file=sys.stderr)
+        return EXIT_USAGE
+    existing = "overwrite" if args.overwrite else "skip" if args.skip_existing else "error"
+    suffix = files.EXPLAIN_SUFFIX if args.explain else files.BODY_SUFFIX
+    plan = files.plan_jobs(args.paths, args.output, suffix, existing)
+    reporter = Reporter(progress=sys.stderr.isatty())
+    run = Run(model, options, args.jobs, reporter)
+    signum = _run_interruptibly(run, plan)
+    reporter.close(interrupted=signum is not None)
+    if signum is not None:
+        return 128 + signum
+    return EXIT_FAILED if reporter.summary.failed else EXIT_OK
+
+
+def _run_interruptibly(run: Run, plan: Iterator[Job | Problem]) -> int | None:
+    """Run; on Ctrl-C or SIGTERM stop cleanly and return the signal number."""
+    received: list[int] = []
+
+    def on_sigterm(signum: int, frame: object) -> None:
+        received.append(signum)
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, on_sigterm)
+    try:
+        run.execute(plan)
+        return None
+    except KeyboardInterrupt:
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
+        run.interrupt()
+        return received[0] if received else signal.SIGINT
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _clean_stdin(model: LineModel, options: Options) -> int:
+    """One page from standard input, its body (or labels) to standard output."""
+    worker = PageWorker(model, options)
+    try:
+        page = worker.load(files.read_stream(sys.stdin.buffer, options.limits))
+        with _one_thread():
+            data, _, _ = worker.output(page, worker.cleaner.label(page))
+    except InputError as error:
+        print(f"{PROG}: <stdin>: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        return 128 + signal.SIGINT
+    try:
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+    except BrokenPipeError:  # the reader went away (| head): not our failure to report
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,415 @@
+"""Files in and out: which inputs, which outputs, reading safely, writing atomically.
+
+Scrape dumps hold whatever a crawler saved: pages, images, truncated
+archives, symlink loops, names in no encoding. Everything here either
+yields a page's text or raises :class:`InputError` with a reason a user can
+act on; nothing here decides what a line is.
+
+Outputs are written to a hidden temporary file in the output directory and
+then linked into place, so an output file under its final name is always
+complete, an existing output is never replaced unless asked, and a killed
+run leaves at most hidden ``*.cleaner-tmp`` files that the next run removes.
+"""
+
+from __future__ import annotations
+
+import errno
+import gzip
+import io
+import os
+import secrets
+import stat
+import zlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import BinaryIO, Literal
+
+import regex
+
+from cleaner.decode import decode_bytes
+
+#: Input suffixes replaced by the output suffix (also under ``.gz``).
+INPUT_SUFFIXES = (".html", ".htm", ".xhtml", ".txt", ".text")
+BODY_SUFFIX = ".txt"
+EXPLAIN_SUFFIX = ".labels.tsv"
+TEMP_SUFFIX = ".cleaner-tmp"
+GZIP_MAGIC = b"\x1f\x8b"
+ExistingPolicy = Literal["error", "overwrite", "skip"]
+
+_TEMP_NAME = regex.compile(r"^\..*\.(\d+)-[0-9a-f]{8}" + regex.escape(TEMP_SUFFIX) + "$")
+# Control characters that do not occur in text (tab, line breaks, form feed excepted).
+_BINARY_CHARS = regex.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
+#: Share of control characters above which decoded "text" is taken for binary data.
+BINARY_CONTROL_SHARE = 0.01
+_SIGNATURES: tuple[tuple[bytes, str], ...] = (
+    (b"\x89PNG\r\n\x1a\n", "PNG image"), (b"\xff\xd8\xff", "JPEG image"),
+    (b"GIF87a", "GIF image"), (b"GIF89a", "GIF image"), (b"%PDF-", "PDF document"),
+    (b"PK\x03\x04", "ZIP archive"), (GZIP_MAGIC, "gzip data"), (b"\x7fELF", "executable"),
+    (b"\xfd7zXZ\x00", "xz data"), (b"\x28\xb5\x2f\xfd", "zstd data"),
+    (b"7z\xbc\xaf\x27\x1c", "7z archive"), (b"Rar!\x1a\x07", "RAR archive"),
+    (b"OggS", "Ogg media"), (b"\x1a\x45\xdf\xa3", "WebM/Matroska video"),
+    (b"wOFF", "WOFF font"), (b"wOF2", "WOFF2 font"), (b"SQLite format 3\x00", "SQLite database"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "MS Office document"),
+)
+
+
+class InputError(Exception):
+    """A page that cannot be processed; the message is the reason shown to the user."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Bounds that keep one monster file from exhausting memory or time.
+
+    A page over a limit is reported and skipped, never truncated: a
+    truncated page would be a silently wrong output.
+    """
+
+    max_page_bytes: int = 20_000_000
+    max_line_chars: int = 100_000
+    max_page_lines: int = 100_000
+
+
+@dataclass(frozen=True)
+class Job:
+    """One input file and the output file it becomes."""
+
+    source: str
+    output: str
+    display: str
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something in the input list that is not processed, and why.
+
+    ``failed`` problems count as failed pages; ``skipped`` ones are pages
+    whose output exists (--skip-existing), counted but not reported one by
+    one; the others are notes, reported but not counted (a symlink loop).
+    """
+
+    display: str
+    reason: str
+    status: Literal["failed", "skipped", "note"] = "failed"
+
+
+def display_path(path: str) -> str:
+    """A path fit for a message: bytes that are not UTF-8 shown as ``\\xNN``."""
+    return os.fsencode(path).decode("utf-8", errors="backslashreplace")
+
+
+def output_name(name: str, suffix: str = BODY_SUFFIX) -> str:
+    """``story.html.gz`` -> ``story.txt``; other suffixes stay (``a.php`` -> ``a.php.txt``)."""
+    stem = name
+    if stem.lower().endswith(".gz") and len(stem) > 3:
+        stem = stem[:-3]
+    for known in INPUT_SUFFIXES:
+        if stem.lower().endswith(known) and len(stem) > len(known):
+            stem = stem[: -len(known)]
+            break
+    return stem + suffix
+
+
+# --------------------------------------------------------------------------- walking
+
+
+@dataclass(frozen=True)
+class _Input:
+    source: str
+    rel_dir: str  # directory relative to the argument ("" for a file argument)
+    name: str
+
+
+def walk_inputs(paths: Iterable[str]) -> Iterator[_Input | Problem]:
+    """Every file under the given paths, in sorted order, hidden names skipped.
+
+    Directories are walked depth-first with an explicit stack; a directory
+    reached twice (a symlink loop, or two links to one place) is walked once.
+    """
+    for path in paths:
+        try:
+            st = os.stat(path)
+        except OSError as error:
+            yield Problem(display_path(path), _os_reason(error, path))
+            continue
+        if stat.S_ISDIR(st.st_mode):
+            yield from _walk_directory(path, st)
+        else:
+            yield _Input(path, "", os.path.basename(os.path.normpath(path)))
+
+
+def _walk_directory(root: str, root_stat: os.stat_result) -> Iterator[_Input | Problem]:
+    visited = {(root_stat.st_dev, root_stat.st_ino)}
+    # (directory, its path relative to root, the identities of it and its ancestors)
+    stack: list[tuple[str, str, tuple[tuple[int, int], ...]]] = [
+        (root, "", ((root_stat.st_dev, root_stat.st_ino),))
+    ]
+    while stack:
+        directory, rel_dir, ancestors = stack.pop()
+        try:
+            with os.scandir(directory) as listing:
+                entries = sorted((e for e in listing if not e.name.startswith(".")),
+                                 key=lambda e: e.name)
+        except OSError as error:
+            yield Problem(display_path(directory), "cannot read directory: " + _os_reason(error))
+            continue
+        subdirectories = []
+        for entry in entries:
+            try:
+                is_dir = entry.is_dir()  # follows symlinks
+            except OSError:
+                is_dir = False
+            if not is_dir:
+                yield _Input(entry.path, rel_dir, entry.name)
+                continue
+            try:
+                st = os.stat(entry.path)
+            except OSError as error:
+                yield Problem(display_path(entry.path), _os_reason(error, entry.path))
+                continue
+            identity = (st.st_dev, st.st_ino)
+            if identity in ancestors:
+                yield Problem(display_path(entry.path), "symlink loop, not followed", "note")
+            elif identity in visited:
+                yield Problem(display_path(entry.path),
+                              "directory already walked through another path, skipped", "note")
+            else:
+                visited.add(identity)
+                subdirectories.append((entry.path, os.path.join(rel_dir, entry.name),
+                                       (*ancestors, identity)))
+        stack.extend(reversed(subdirectories))
+
+
+def plan_jobs(paths: list[str], out_dir: str, suffix: str = BODY_SUFFIX,
+              existing: ExistingPolicy = "error") -> Iterator[Job | Problem]:
+    """Pair each input with its output, refusing collisions and (by default) existing outputs.
+
+    Within one argument two inputs can only collide inside one directory
+    listing, so the names claimed are kept per directory and memory stays
+    flat however many files there are; only when several arguments share
+    the output tree are claimed outputs remembered for the whole run.
+    """
+    claimed_everywhere: set[str] | None = set() if len(paths) > 1 else None
+    claimed_here: dict[str, str] = {}
+    current_dir: str | None = None
+    for item in walk_inputs(paths):
+        if isinstance(item, Problem):
+            yield item
+            continue
+        output_dir = os.path.join(out_dir, item.rel_dir)
+        if output_dir != current_dir:
+            current_dir, claimed_here = output_dir, {}
+            remove_stale_temps(output_dir)
+        output = os.path.join(output_dir, output_name(item.name, suffix))
+        display = display_path(item.source)
+        earlier = claimed_here.get(output)
+        if earlier is None and claimed_everywhere is not None and output in claimed_everywhere:
+            earlier = "an earlier input"
+        if earlier is not None:
+            yield Problem(display, f"same output as {earlier}: {display_path(output)}")
+            continue
+        claimed_here[output] = display
+        if claimed_everywhere is not None:
+            claimed_everywhere.add(output)
+        if existing != "overwrite" and os.path.lexists(output):
+            if existing == "skip":
+                yield Problem(display, "output exists", "skipped")
+            else:
+                yield Problem(display, f"output exists: {display_path(output)} "
+                                       "(--overwrite replaces it, --skip-existing keeps it)")
+            continue
+        yield Job(item.source, output, display)
+
+
+def output_inside_input(paths: Iterable[str], out_dir: str) -> str | None:
+    """The input directory that contains (or is) the output directory, if any."""
+    out_real = os.path.realpath(out_dir)
+    for path in paths:
+        if not os.path.isdir(path):
+            continue
+        real = os.path.realpath(path)
+        if os.path.commonpath([real, out_real]) == real:
+            return path
+    return None
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def read_file(path: str, limits: Limits) -> bytes:
+    """The bytes of a page file, gunzipped if it is gzip data, within the size limit."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    except OSError as error:
+        raise InputError("cannot read: " + _os_reason(error, path)) from None
+    with os.fdopen(fd, "rb") as stream:
+        st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):
+            raise InputError("is a directory")
+        if not stat.S_ISREG(st.st_mode):
+            raise InputError("not a regular file (device, pipe or socket)")
+        if st.st_size > limits.max_page_bytes:
+            raise InputError(f"file is {st.st_size:,} bytes, over the limit of "
+                             f"{limits.max_page_bytes:,} (--max-page-bytes)")
+        try:
+            return read_stream(stream, limits)
+        except OSError as error:
+            raise InputError("cannot read: " + _os_reason(error)) from None
+
+
+def read_stream(stream: BinaryIO, limits: Limits) -> bytes:
+    """Read at most the size limit (standard input, or an opened file), gunzipping gzip data."""
+    data = stream.read(limits.max_page_bytes + 1)
+    if len(data) > limits.max_page_bytes:
+        raise InputError(_too_large("input is", limits))
+    if data.startswith(GZIP_MAGIC):
+        data = gunzip(data, limits)
+    return data
+
+
+def gunzip(data: bytes, limits: Limits) -> bytes:
+    """Decompress at most the size limit, so that a gzip bomb costs nothing."""
+    try:
+        with gzip.GzipFile(fileobj=io.BytesIO(data)) as archive:
+            page = archive.read(limits.max_page_bytes + 1)
+    except (OSError, EOFError, zlib.error) as error:
+        raise InputError(f"corrupt gzip file ({error})") from None
+    if len(page) > limits.max_page_bytes:
+        raise InputError(_too_large("decompresses to", limits))
+    return page
+
+
+def page_text(data: bytes, limits: Limits) -> str:
+    """Decoded text of a page, or :class:`InputError` if it is no page at all."""
+    if not data:
+        raise InputError("empty file")
+    for signature, kind in _SIGNATURES:
+        if data.startswith(signature):
+            raise InputError(f"binary file ({kind}), not a text or HTML page")
+    text = decode_bytes(data)
+    sample = text[:1_000_000]
+    controls = len(_BINARY_CHARS.findall(sample))
+    if controls > 8 and controls > len(sample) * BINARY_CONTROL_SHARE:
+        share = controls / len(sample)
+        raise InputError(f"binary file ({share:.0%} control characters), not a text or HTML page")
+    if not text.strip():
+        raise InputError("no text (only whitespace)")
+    return text
+
+
+def check_line_count(text: str, limits: Limits) -> None:
+    """Refuse a plain-text page with too many lines before splitting it into them.
+
+    Counted in C, so that twenty million empty lines cost no more than a scan.
+    """
+    breaks = text.count("\n") + text.count("\r") - text.count("\r\n")
+    count = breaks + (0 if text.endswith(("\n", "\r")) else 1)
+    if count > limits.max_page_lines:
+        raise InputError(_too_many_lines(count, limits))
+
+
+def check_lines(lines: list[str], limits: Limits) -> None:
+    """Refuse a page with too many lines (text) or blocks (HTML), or one too long."""
+    if len(lines) > limits.max_page_lines:
+        raise InputError(_too_many_lines(len(lines), limits))
+    for number, line in enumerate(lines, 1):
+        if len(line) > limits.max_line_chars:
+            raise InputError(f"line {number:,} has {len(line):,} characters, over the limit of "
+                             f"{limits.max_line_chars:,} (--max-line-chars)")
+
+
+def _too_large(what: str, limits: Limits) -> str:
+    return f"{what} over the limit of {limits.max_page_bytes:,} bytes (--max-page-bytes)"
+
+
+def _too_many_lines(count: int, limits: Limits) -> str:
+    return (f"page has {count:,} lines, over the limit of {limits.max_page_lines:,} "
+            "(--max-page-lines)")
+
+
+def _os_reason(error: OSError, path: str | None = None) -> str:
+    if isinstance(error, FileNotFoundError) and path is not None and os.path.islink(path):
+        return "broken symbolic link"
+    if error.errno == errno.ELOOP:
+        return "symlink loop"
+    return error.strerror or str(error)
+
+
+# --------------------------------------------------------------------------- writing
+
+#: The temporary file being written by this process, for a signal handler to remove.
+temp_in_progress: str | None = None
+
+
+def write_atomic(path: str, data: bytes, overwrite: bool = False) -> None:
+    """Write ``path`` so that it exists either complete or not at all.
+
+    Without ``overwrite`` the temporary file is hard-linked to its final
+    name, which fails if the name exists, so even an output created by
+    someone else meanwhile is not replaced.
+    """
+    global temp_in_progress
+    directory, name = os.path.split(path)
+    os.makedirs(directory or ".", exist_ok=True)
+    short = os.fsdecode(os.fsencode(name)[:120])
+    temp = os.path.join(directory, f".{short}.{os.getpid()}-{secrets.token_hex(4)}{TEMP_SUFFIX}")
+    temp_in_progress = temp
+    try:
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0),
+                     0o666)
+        with os.fdopen(fd, "wb") as stream:
+            stream.write(data)
+        if overwrite:
+            os.replace(temp, path)
+        else:
+            _link_into_place(temp, path)
+    finally:
+        if os.path.lexists(temp):
+            os.unlink(temp)
+        temp_in_progress = None
+
+
+def _link_into_place(temp: str, path: str) -> None:
+    try:
+        os.link(temp, path)
+    except FileExistsError:
+        raise FileExistsError(errno.EEXIST, "output exists", path) from None
+    except OSError as error:
+        if error.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV,
+                               errno.EMLINK, errno.ENOSYS):
+            raise
+        # A file system without hard links: check, then rename (a small window remains).
+        if os.path.lexists(path):
+            raise FileExistsError(errno.EEXIST, "output exists", path) from None
+        os.replace(temp, path)
+
+
+def remove_stale_temps(directory: str) -> int:
+    """Remove temporary files that killed runs left in ``directory``; returns how many."""
+    removed = 0
+    try:
+        with os.scandir(directory) as listing:
+            names = [entry.name for entry in listing if entry.name.endswith(TEMP_SUFFIX)]
+    except OSError:
+        return 0
+    for name in names:
+        match = _TEMP_NAME.match(name)
+        if match and not _process_alive(int(match.group(1))):
+            try:
+                os.unlink(os.path.join(directory, name))
+                removed += 1
+            except OSError:
+                pass
+    return removed
+
+
+def _process_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, ValueError):
+        return True
+    return True
