@@ -130,8 +130,9 @@ def _guess_encoding(data: bytes) -> str | None:
     (cp1250 for Western text), and on short text, without language evidence,
     its pick is noise ("Müller" as utf_16_le). windows-1252 is the most
     common legacy encoding of the web and the browsers' default, so it wins
-    when its text looks no messier than the guess's (by the detector's own
-    measure). UTF-16/32 were already ruled out by :func:`sniff_utf16_32`.
+    ties, and, when the detector recognised no language, whenever its text
+    looks no messier than the guess's (by the detector's own measure).
+    UTF-16/32 were already ruled out by :func:`sniff_utf16_32`.
     """
     sample = data[:GUESS_BYTES]
     try:
@@ -148,7 +149,8 @@ def _guess_encoding(data: bytes) -> str | None:
         if any("cp1252" in m.could_be_from_charset for m in tied):
             return "cp1252"
         as_cp1252 = sample.decode("cp1252", errors="ignore")
-        if len(as_cp1252) == len(sample) and mess_ratio(as_cp1252, 1.0) <= best.chaos:
+        if (best.coherence == 0 and len(as_cp1252) == len(sample)
+                and mess_ratio(as_cp1252, 1.0) <= best.chaos):
             return "cp1252"
         return best.encoding
     except Exception:  # a detector failure must not stop decoding; cp1252 follows
