@@ -16,10 +16,12 @@ from pathlib import Path
 import numpy as np
 
 from cleaner.features import FEATURE_NAMES
-from cleaner.labels import BLANK, LABELS
+from cleaner.labels import BLANK, BODY, LABELS
 
 FORMAT = "cleaner-line-model"
 FORMAT_VERSION = 1
+#: The keep model's second class: every label but body.
+DROP = "drop"
 #: The one type a cleaner model holds beyond what skops itself deems safe.
 TRUSTED_TYPES = ["sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor"]
 DEFAULT_MODEL_PATH = Path(__file__).resolve().parent.parent / "models" / "cleaner.skops"
@@ -34,39 +36,63 @@ def default_model_path() -> Path:
     return Path(os.environ.get("CLEANER_MODEL", DEFAULT_MODEL_PATH))
 
 
-def make_estimator(max_iter: int = 250, random_state: int = 0):
+def make_estimator(max_iter: int, learning_rate: float = 0.1, random_state: int = 0):
     from sklearn.ensemble import HistGradientBoostingClassifier
 
     return HistGradientBoostingClassifier(
-        learning_rate=0.1, max_iter=max_iter, max_leaf_nodes=31, min_samples_leaf=40,
+        learning_rate=learning_rate, max_iter=max_iter, max_leaf_nodes=31, min_samples_leaf=40,
         l2_regularization=1.0, early_stopping=False, random_state=random_state,
     )
 
 
 class LineModel:
-    """Maps feature rows to probabilities over :data:`LABELS` (``blank`` excluded)."""
+    """Two tree ensembles: one decides keep (body) or drop, one says why a line is dropped.
 
-    def __init__(self, estimator, metadata: dict | None = None) -> None:
-        self.estimator = estimator
+    Splitting the decision this way lets the keep/drop model learn from every
+    labelled line of the large corpora (one tree per round) while the reason
+    model, which has many classes, learns only from the dropped lines.
+    Probabilities combine as p(body) and (1 - p(body)) * p(reason).
+    """
+
+    def __init__(self, keep_estimator, reason_estimator, metadata: dict | None = None) -> None:
+        self.keep_estimator = keep_estimator
+        self.reason_estimator = reason_estimator
         self.metadata = dict(metadata or {})
-        classes = [str(c) for c in estimator.classes_]
-        unknown = set(classes) - set(LABELS)
+        if [str(c) for c in keep_estimator.classes_] != [BODY, DROP]:
+            raise ModelError("keep model must predict exactly body/drop")
+        reasons = [str(c) for c in reason_estimator.classes_]
+        unknown = set(reasons) - set(LABELS) | (set(reasons) & {BODY, BLANK})
         if unknown:
-            raise ModelError(f"model predicts unknown labels {sorted(unknown)}")
-        self.labels: list[str] = classes
+            raise ModelError(f"reason model predicts labels it must not: {sorted(unknown)}")
+        self.labels: list[str] = [BODY, *reasons]
 
     @classmethod
     def fit(cls, features: np.ndarray, labels: np.ndarray, sample_weight: np.ndarray | None = None,
-            metadata: dict | None = None, max_iter: int = 250, random_state: int = 0) -> LineModel:
-        estimator = make_estimator(max_iter=max_iter, random_state=random_state)
-        estimator.fit(features, labels, sample_weight=sample_weight)
-        return cls(estimator, metadata)
+            metadata: dict | None = None, keep_iter: int = 300, reason_iter: int = 100,
+            random_state: int = 0) -> LineModel:
+        labels = np.asarray(labels, dtype=object)
+        weights = np.ones(len(labels)) if sample_weight is None else np.asarray(sample_weight)
+        keep = make_estimator(keep_iter, random_state=random_state)
+        keep.fit(features, np.where(labels == BODY, BODY, DROP), sample_weight=weights)
+        dropped = labels != BODY
+        if len(set(labels[dropped])) > 1:
+            reason = make_estimator(reason_iter, learning_rate=0.15, random_state=random_state)
+        else:  # one kind of dropped line (or none): nothing to learn, the prior says it
+            from sklearn.dummy import DummyClassifier
+
+            reason = DummyClassifier(strategy="prior")
+            if not dropped.any():
+                dropped, labels = np.ones(len(labels), bool), np.full(len(labels), "nav", object)
+        reason.fit(features[dropped], labels[dropped].astype(str), sample_weight=weights[dropped])
+        return cls(keep, reason, metadata)
 
     def predict_proba(self, features: np.ndarray) -> np.ndarray:
-        """Probabilities with one column per entry of :attr:`labels`."""
+        """Probabilities with one column per entry of :attr:`labels` (body first)."""
         if len(features) == 0:
             return np.zeros((0, len(self.labels)))
-        return self.estimator.predict_proba(features)
+        body = self.keep_estimator.predict_proba(features)[:, :1]
+        reasons = self.reason_estimator.predict_proba(features)
+        return np.hstack([body, (1.0 - body) * reasons])
 
     def to_bytes(self) -> bytes:
         import skops.io as sio
@@ -74,7 +100,8 @@ class LineModel:
         payload = {
             "format": FORMAT, "format_version": FORMAT_VERSION,
             "feature_names": list(FEATURE_NAMES), "labels": self.labels,
-            "metadata": self.metadata, "estimator": self.estimator,
+            "metadata": self.metadata, "keep_estimator": self.keep_estimator,
+            "reason_estimator": self.reason_estimator,
         }
         return sio.dumps(payload)
 
@@ -125,9 +152,10 @@ class LineModel:
             raise ModelError(f"{source}: model was trained on other features than this cleaner "
                              f"computes; retrain with `make train`")
         try:
-            return cls(payload["estimator"], payload.get("metadata"))
+            return cls(payload["keep_estimator"], payload["reason_estimator"],
+                       payload.get("metadata"))
         except (KeyError, AttributeError) as error:
             raise ModelError(f"{source}: incomplete model file ({error})") from None
 
 
-__all__ = ["LineModel", "ModelError", "default_model_path", "BLANK"]
+__all__ = ["LineModel", "ModelError", "default_model_path"]
