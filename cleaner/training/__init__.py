@@ -1,0 +1,1 @@
+"""Training, evaluation and benchmarking: everything behind `make train/eval/bench`."""
