@@ -1,0 +1,46 @@
+"""The model card: what a model was trained on, when, how, and how well it does."""
+
+from __future__ import annotations
+
+import platform
+from pathlib import Path
+
+import sklearn
+
+from cleaner.model import LineModel
+
+
+def write_card(path: str | Path, model: LineModel, data_dir: str | Path,
+               held_out: str | None = None) -> None:
+    meta = model.metadata
+    lines = [
+        "# cleaner default model",
+        "",
+        f"- File: `{Path(path).with_name('cleaner.skops').name}` (skops; loads without running code)",
+        f"- Trained: {meta.get('trained')} with scikit-learn {sklearn.__version__}, "
+        f"Python {platform.python_version()}",
+        "- Command: `make train` (`python -m cleaner.training.train --data ../shared/data "
+        "--labelled ../shared/seeds --model models/cleaner.skops`)",
+        f"- Labels it predicts: {', '.join(model.labels)} (plus `blank`, by rule)",
+        "",
+        "## Data",
+        "",
+        f"- Corpora under `{data_dir}` (training split only; 20% of each corpus, chosen by a "
+        "hash of `corpus/id`, is held out): "
+        f"{meta.get('corpus_rows')} labelled lines, of which a fixed {meta.get('corpus_sample')} "
+        "sample is used. Each page is seen as HTML blocks and as plain text from two renderers; "
+        "lines are labelled by aligning them to the gold text.",
+        f"- Hand-labelled pages ({meta.get('hand_labelled_rows')} lines, weight "
+        f"{meta.get('hand_labelled_weight')} each): "
+        + ", ".join(f"`{Path(p).name}`" for p in meta.get("labelled", [])),
+        "",
+        "## Model",
+        "",
+        f"- Keep model: gradient-boosted trees (body vs drop), {meta.get('keep_iterations')} rounds.",
+        f"- Reason model: gradient-boosted trees over the dropped labels, "
+        f"{meta.get('reason_iterations')} rounds.",
+        f"- A line is body when p(body) >= {meta.get('body_threshold')}.",
+    ]
+    if held_out:
+        lines += ["", "## Metrics (`make eval`)", "", "```", held_out.rstrip(), "```"]
+    Path(path).write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -1,0 +1,133 @@
+"""Line-labelled training rows from gold-text corpora and hand-labelled pages.
+
+Each corpus page is seen three ways: as HTML blocks with structure features
+(HTML mode), and as plain text from two different renderers (text mode),
+so that one model serves both inputs and no single scraper's habits are
+learned. Every rendering is labelled by aligning its lines to the gold.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import sys
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from cleaner.decode import decode_bytes
+from cleaner.features import FEATURE_NAMES, page_features
+from cleaner.html_blocks import html_to_blocks
+from cleaner.labels import Line, read_labelled
+from cleaner.page import Page
+from cleaner.training.align import align_lines_to_gold
+from cleaner.training.corpus import GoldPage
+from cleaner.training.render import render_html_text
+
+#: l3s-gn1 annotates more than the body; its classes map onto ours.
+SEGMENT_LABELS = {"supplemental": "meta", "related": "related", "comments": "comments"}
+#: Label of corpus lines that align to no gold class: page chrome.
+FALLBACK_LABEL = "nav"
+
+
+@dataclass
+class Rows:
+    """Feature rows with labels, weights and the page (group) each row came from."""
+
+    features: np.ndarray
+    labels: np.ndarray
+    weights: np.ndarray
+    groups: np.ndarray
+
+    @classmethod
+    def empty(cls) -> Rows:
+        return cls(np.zeros((0, len(FEATURE_NAMES)), np.float32), np.array([], dtype=object),
+                   np.zeros(0), np.zeros(0, dtype=np.int64))
+
+    @classmethod
+    def concat(cls, parts: Iterable[Rows]) -> Rows:
+        parts = list(parts)
+        if not parts:
+            return cls.empty()
+        return cls(np.vstack([p.features for p in parts]),
+                   np.concatenate([p.labels for p in parts]),
+                   np.concatenate([p.weights for p in parts]),
+                   np.concatenate([p.groups for p in parts]))
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+
+def gold_classes(page: GoldPage) -> dict[str, str]:
+    gold = {"body": page.body}
+    if page.title:
+        gold["title"] = page.title
+    for segment, label in SEGMENT_LABELS.items():
+        fragments = page.segments.get(segment) or []
+        if fragments:
+            gold[label] = "\n".join(fragments)
+    return gold
+
+
+def renderings(html: str) -> Iterator[Page]:
+    """The three views of an HTML page that the model is trained on."""
+    lines, structure = html_to_blocks(html)
+    yield Page(lines, "html", structure)
+    yield Page(lines, "text")
+    text = render_html_text(html)
+    yield Page(text.split("\n"), "text")
+
+
+def labelled_rows(page: Page, labels: list[str], weight: float, group: int) -> Rows:
+    features, kept = page_features(page)
+    return Rows(features, np.array([labels[i] for i in kept], dtype=object),
+                np.full(len(kept), weight), np.full(len(kept), group, dtype=np.int64))
+
+
+def corpus_page_rows(item: tuple[int, GoldPage]) -> Rows:
+    group, gold_page = item
+    html = decode_bytes(gold_page.html_bytes())
+    gold = gold_classes(gold_page)
+    parts = [labelled_rows(page, align_lines_to_gold(page.lines, gold, FALLBACK_LABEL), 1.0, group)
+             for page in renderings(html)]
+    return Rows.concat(parts)
+
+
+def corpus_rows(pages: list[GoldPage], first_group: int = 0, processes: int | None = None,
+                progress: bool = False) -> Rows:
+    """Rows of many corpus pages, built in parallel, in page order (deterministic)."""
+    items = list(enumerate(pages, first_group))
+    processes = processes or min(multiprocessing.cpu_count(), 8)
+    if processes == 1:
+        results = map(corpus_page_rows, items)
+    else:
+        pool = multiprocessing.get_context("fork").Pool(processes)
+        results = pool.imap(corpus_page_rows, items, chunksize=8)
+    if progress:
+        from tqdm import tqdm
+
+        results = tqdm(results, total=len(items), desc="pages", unit="page", leave=False,
+                       disable=not sys.stderr.isatty())
+    rows = Rows.concat(list(results))
+    if processes != 1:
+        pool.close()
+        pool.join()
+    return rows
+
+
+def labelled_files(folder: str | Path) -> list[Path]:
+    """Every ``*.labels.tsv`` below a folder, sorted."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{folder}: folder of labelled pages not found")
+    return sorted(folder.rglob("*.labels.tsv"))
+
+
+def hand_labelled_rows(lines: list[Line], weight: float, group: int) -> Rows:
+    page = Page([line.text for line in lines], "text")
+    return labelled_rows(page, [line.label for line in lines], weight, group)
+
+
+def hand_labelled_pages(paths: Iterable[Path]) -> list[list[Line]]:
+    return [read_labelled(path) for path in paths]
