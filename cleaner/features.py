@@ -26,7 +26,8 @@ N_CLASSES = 9
 _BULLETS = frozenset("•·-*–—▪►■●○◦‣⁃>»|")
 _URL = regex.compile(r"https?://|www\.|\w\.(?:com|org|net)\b")
 _TIME = regex.compile(r"\b\d{1,2}:\d{2}\b")
-_YEAR = regex.compile(r"\b(?:19|20)\d\d\b")
+# Digits bound the year, not word boundaries: CJK dates run on into letters ("2024年").
+_YEAR = regex.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")
 _PERCENT_OR_SIGNED = regex.compile(r"[+\-−]\d|\d%")
 _SPECIAL = {"|": "pipe", "/": "slash", ":": "colon", "©": "copyright", "@": "at", "#": "hash"}
 
@@ -38,7 +39,9 @@ BASE_FEATURES: tuple[str, ...] = (
     *(f"count_{name}" for name in _SPECIAL.values()),
     "duplicates", "repeats_earlier", "same_as_previous",
 )
-_CONTEXT_KEYS = ("log_chars", "ends_terminal", "frac_digit", "frac_punct", "frac_capitalised_tokens")
+_CONTEXT_KEYS = (
+    "log_chars", "ends_terminal", "frac_digit", "frac_punct", "frac_capitalised_tokens",
+)
 _OFFSETS = (-2, -1, 1, 2)
 _WINDOWS = (3, 10)
 CONTEXT_FEATURES: tuple[str, ...] = tuple(
@@ -51,7 +54,9 @@ PAGE_FEATURES: tuple[str, ...] = (
     "lines_to_main_run", "long_text_before", "long_text_after", "page_log_lines",
     "page_log_chars", "page_frac_long", "chars_vs_longest",
 )
-FEATURE_NAMES: tuple[str, ...] = BASE_FEATURES + CONTEXT_FEATURES + PAGE_FEATURES + STRUCTURE_FEATURES
+FEATURE_NAMES: tuple[str, ...] = (
+    BASE_FEATURES + CONTEXT_FEATURES + PAGE_FEATURES + STRUCTURE_FEATURES
+)
 #: Lines of at least this many characters that end a sentence count as prose.
 PROSE_CHARS = 60
 
@@ -115,7 +120,8 @@ def base_features(lines: list[str]) -> np.ndarray:
     classes[codes == 10] = OTHER
     counts = np.bincount(line_of * N_CLASSES + classes, minlength=n * N_CLASSES)
     counts = counts.reshape(n, N_CLASSES).astype(float)
-    letters = counts[:, LOWER] + counts[:, UPPER] + counts[:, CASELESS]
+    # Combining marks (Devanagari vowel signs, …) are part of the letters of their script.
+    letters = counts[:, LOWER] + counts[:, UPPER] + counts[:, CASELESS] + counts[:, MARK]
 
     is_word = (classes == LOWER) | (classes == UPPER) | (classes == CASELESS) | (
         classes == DIGIT) | (classes == MARK)
@@ -184,7 +190,8 @@ def base_features(lines: list[str]) -> np.ndarray:
         seen[key] = seen.get(key, 0) + 1
     columns["duplicates"] = np.fromiter((seen[k] - 1 for k in keys), float, count=n)
     columns["repeats_earlier"] = np.minimum(repeats_earlier, 3)
-    columns["same_as_previous"] = np.array([False] + [a == b for a, b in zip(keys, keys[1:])])
+    columns["same_as_previous"] = np.array(
+        [False] + [a == b for a, b in zip(keys, keys[1:], strict=False)])
     return np.column_stack([columns[name] for name in BASE_FEATURES]).astype(np.float32)
 
 
@@ -251,7 +258,8 @@ def page_features(page: Page) -> tuple[np.ndarray, np.ndarray]:
     if page.structure is not None:
         prose &= np.nan_to_num(link_density) < 0.5
         prose_depths = depth[prose]
-        relative_depth = depth - (np.median(prose_depths) if len(prose_depths) else np.median(depth))
+        centre = np.median(prose_depths) if len(prose_depths) else np.median(depth)
+        relative_depth = depth - centre
     else:
         relative_depth = np.full(m, np.nan)
     context.append(relative_depth)
@@ -261,7 +269,8 @@ def page_features(page: Page) -> tuple[np.ndarray, np.ndarray]:
     total_long = max(long_chars.sum(), 1.0)
     run_start, run_end = _main_run(np.where(prose, chars, -40.0))
     index = np.arange(m)
-    to_run = np.where(index < run_start, index - run_start, np.where(index > run_end, index - run_end, 0))
+    to_run = np.where(index < run_start, index - run_start,
+                      np.where(index > run_end, index - run_end, 0))
     page_columns = [
         np.minimum(gaps[:-1], 5), np.minimum(gaps[1:], 5),
         index / max(m - 1, 1),
@@ -277,3 +286,51 @@ def page_features(page: Page) -> tuple[np.ndarray, np.ndarray]:
     ]
     matrix = np.column_stack([base, *context, *page_columns, structure]).astype(np.float32)
     return matrix, kept
+
+
+#: Features of the first-stage body probabilities around a line (see ``prediction_context``).
+PREDICTION_CONTEXT_FEATURES: tuple[str, ...] = (
+    "p_body", "p_body@-2", "p_body@-1", "p_body@+1", "p_body@+2", "p_body~3", "p_body~10",
+    "p_body_page_mean", "p_body_page_max", "p_body_max_before", "p_body_max_after",
+    "p_body_rank", "lines_since_body", "lines_until_body",
+)
+
+
+def _gap_to_previous(flags: np.ndarray) -> np.ndarray:
+    """For each row, rows since the last flagged row before it (capped, 50 when none)."""
+    index = np.arange(len(flags))
+    last = np.maximum.accumulate(np.where(flags, index, -1))
+    previous = np.concatenate(([-1], last[:-1]))
+    return np.where(previous >= 0, np.minimum(index - previous, 50), 50)
+
+
+def prediction_context(p_body: np.ndarray, lengths: list[int] | np.ndarray) -> np.ndarray:
+    """Where body-like lines lie around each line, per page.
+
+    A line between two confident body lines is likely body even when its own
+    text is short, and a prose paragraph far below the article, after a run
+    of chrome, is likely a related story. The second-stage model reads these
+    from the first stage's probabilities. ``lengths`` are the numbers of rows
+    of consecutive pages in ``p_body``.
+    """
+    out = np.zeros((len(p_body), len(PREDICTION_CONTEXT_FEATURES)), dtype=np.float32)
+    start = 0
+    for length in lengths:
+        p = p_body[start:start + length].astype(float)
+        if length == 0:
+            continue
+        body = p >= 0.5
+        order = np.empty(length)
+        order[np.argsort(-p, kind="stable")] = np.arange(length)
+        columns = [
+            p, _shift(p, -2), _shift(p, -1), _shift(p, 1), _shift(p, 2),
+            _window_mean(p, 3), _window_mean(p, 10),
+            np.full(length, p.mean()), np.full(length, p.max()),
+            np.concatenate(([0.0], np.maximum.accumulate(p)[:-1])),
+            np.concatenate((np.maximum.accumulate(p[::-1])[::-1][1:], [0.0])),
+            order / max(length - 1, 1),
+            _gap_to_previous(body), _gap_to_previous(body[::-1])[::-1],
+        ]
+        out[start:start + length] = np.column_stack(columns)
+        start += length
+    return out
