@@ -69,7 +69,7 @@ class Cleaner:
         pending: list[Page] = []
 
         def flush() -> Iterator[str]:
-            for page, lines in zip(pending, self._label_batch(pending)):
+            for page, lines in zip(pending, self._label_batch(pending), strict=True):
                 yield self.render(page, lines)
 
         for page in parsed:
@@ -80,31 +80,20 @@ class Cleaner:
         yield from flush()
 
     def _label_batch(self, pages: list[Page]) -> list[list[Line]]:
+        if not pages:
+            return []
         computed = [page_features(page) for page in pages]
-        rows = [features for features, _ in computed]
-        probabilities = self.model.predict_proba(np.vstack(rows)) if rows else None
+        lengths = [len(features) for features, _ in computed]
+        labels, probability = self.model.predict(
+            np.vstack([features for features, _ in computed]), lengths, self.body_threshold)
         results, offset = [], 0
-        for page, (features, kept) in zip(pages, computed):
-            page_probabilities = probabilities[offset:offset + len(features)]
-            offset += len(features)
-            results.append(self._lines(page, kept, page_probabilities))
+        for page, (_, kept), length in zip(pages, computed, lengths, strict=True):
+            lines = [Line(text, BLANK, 1.0) for text in page.lines]
+            for row, index in enumerate(kept, offset):
+                lines[index] = Line(page.lines[index], labels[row], float(probability[row]))
+            offset += length
+            results.append(lines)
         return results
-
-    def _lines(self, page: Page, kept: np.ndarray, probabilities: np.ndarray) -> list[Line]:
-        labels = self.model.labels
-        lines = [Line(text, BLANK, 1.0) for text in page.lines]
-        if len(kept) == 0:
-            return lines
-        body_column = labels.index(BODY) if BODY in labels else None
-        order = np.argsort(-probabilities, axis=1)
-        for row, index in enumerate(kept):
-            p = probabilities[row]
-            if body_column is not None and p[body_column] >= self.body_threshold:
-                best = body_column
-            else:
-                best = next(c for c in order[row] if c != body_column)
-            lines[index] = Line(page.lines[index], labels[best], float(p[best]))
-        return lines
 
     def render(self, page: Page, lines: list[Line]) -> str:
         """Join the kept lines; in text pages a blank line between kept lines is kept too."""

@@ -67,7 +67,11 @@ def _is_probability(text: str) -> bool:
 def read_labelled(path: str | Path) -> list[Line]:
     """Read a ``*.labels.tsv`` file."""
     path = Path(path)
-    return parse_labelled(path.read_text(encoding="utf-8"), str(path))
+    try:  # utf-8-sig: editors that save a byte-order mark must not break the first label
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise LabelledFormatError(f"{path}: not UTF-8 text (byte {error.start})") from None
+    return parse_labelled(text, str(path))
 
 
 def format_labelled(lines: Iterable[Line], with_probability: bool = False) -> str:
