@@ -8,7 +8,6 @@ nav. The tests stay independent of whatever model ``make train`` ships.
 
 from __future__ import annotations
 
-import inspect
 import os
 import sys
 from collections.abc import Callable
@@ -48,13 +47,11 @@ def train_tiny_model() -> LineModel:
             features, kept = page_features(page)
             rows.append(features)
             labels += [rule_label(page.lines[i]) for i in kept]
-    # Repeat the rows so that the trees' minimum leaf size still allows a split.
+    # Repeat the pages so that the trees' minimum leaf size still allows a split.
     features = np.vstack(rows * 4)
     labels_array = np.array(labels * 4)
-    # Only ask for a few rounds; the training side names its round counts its own way.
-    params = inspect.signature(LineModel.fit).parameters
-    rounds = {name: 10 for name in ("max_iter", "keep_iter", "reason_iter") if name in params}
-    return LineModel.fit(features, labels_array, **rounds)
+    pages = np.repeat(np.arange(len(rows) * 4), [len(r) for r in rows] * 4)
+    return LineModel.fit(features, labels_array, pages, keep_iter=10, reason_iter=10)
 
 
 @pytest.fixture(scope="session")

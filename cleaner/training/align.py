@@ -52,7 +52,7 @@ def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
     """Half-open (start, end) index ranges of the True runs of a boolean array."""
     padded = np.concatenate(([False], mask, [False])).astype(np.int8)
     edges = np.flatnonzero(np.diff(padded))
-    return list(zip(edges[::2].tolist(), edges[1::2].tolist()))
+    return list(zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True))
 
 
 def align_lines_to_gold(lines: list[str], gold: dict[str, str], fallback: str = "nav",

@@ -16,11 +16,12 @@ def write_card(path: str | Path, model: LineModel, data_dir: str | Path,
     lines = [
         "# cleaner default model",
         "",
-        f"- File: `{Path(path).with_name('cleaner.skops').name}` (skops; loads without running code)",
+        f"- File: `{Path(path).with_name('cleaner.skops').name}` "
+        "(skops; loads without running code)",
         f"- Trained: {meta.get('trained')} with scikit-learn {sklearn.__version__}, "
         f"Python {platform.python_version()}",
         "- Command: `make train` (`python -m cleaner.training.train --data ../shared/data "
-        "--labelled ../shared/seeds --model models/cleaner.skops`)",
+        "--labelled tests/fixtures/seeds --model models/cleaner.skops`)",
         f"- Labels it predicts: {', '.join(model.labels)} (plus `blank`, by rule)",
         "",
         "## Data",
@@ -36,7 +37,10 @@ def write_card(path: str | Path, model: LineModel, data_dir: str | Path,
         "",
         "## Model",
         "",
-        f"- Keep model: gradient-boosted trees (body vs drop), {meta.get('keep_iterations')} rounds.",
+        "- Keep model: gradient-boosted trees (body vs drop), "
+        f"{meta.get('keep_iterations')} rounds, "
+        "in two stages: the second also reads the first stage's p(body) of the neighbouring "
+        "lines and of the whole page (out-of-fold during training).",
         f"- Reason model: gradient-boosted trees over the dropped labels, "
         f"{meta.get('reason_iterations')} rounds.",
         f"- A line is body when p(body) >= {meta.get('body_threshold')}.",

@@ -33,17 +33,19 @@ FALLBACK_LABEL = "nav"
 
 @dataclass
 class Rows:
-    """Feature rows with labels, weights and the page (group) each row came from."""
+    """Feature rows with labels and weights; ``groups`` names the source page of each row
+    (all its renderings) and ``pages`` the rendering, whose rows are consecutive."""
 
     features: np.ndarray
     labels: np.ndarray
     weights: np.ndarray
     groups: np.ndarray
+    pages: np.ndarray
 
     @classmethod
     def empty(cls) -> Rows:
         return cls(np.zeros((0, len(FEATURE_NAMES)), np.float32), np.array([], dtype=object),
-                   np.zeros(0), np.zeros(0, dtype=np.int64))
+                   np.zeros(0), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
 
     @classmethod
     def concat(cls, parts: Iterable[Rows]) -> Rows:
@@ -53,7 +55,8 @@ class Rows:
         return cls(np.vstack([p.features for p in parts]),
                    np.concatenate([p.labels for p in parts]),
                    np.concatenate([p.weights for p in parts]),
-                   np.concatenate([p.groups for p in parts]))
+                   np.concatenate([p.groups for p in parts]),
+                   np.concatenate([p.pages for p in parts]))
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -70,6 +73,10 @@ def gold_classes(page: GoldPage) -> dict[str, str]:
     return gold
 
 
+#: How many renderings ``renderings`` makes of each page; rendering ids are group * this + index.
+RENDERINGS = 3
+
+
 def renderings(html: str) -> Iterator[Page]:
     """The three views of an HTML page that the model is trained on."""
     lines, structure = html_to_blocks(html)
@@ -79,18 +86,21 @@ def renderings(html: str) -> Iterator[Page]:
     yield Page(text.split("\n"), "text")
 
 
-def labelled_rows(page: Page, labels: list[str], weight: float, group: int) -> Rows:
+def labelled_rows(page: Page, labels: list[str], weight: float, group: int,
+                  rendering: int = 0) -> Rows:
     features, kept = page_features(page)
     return Rows(features, np.array([labels[i] for i in kept], dtype=object),
-                np.full(len(kept), weight), np.full(len(kept), group, dtype=np.int64))
+                np.full(len(kept), weight), np.full(len(kept), group, dtype=np.int64),
+                np.full(len(kept), group * RENDERINGS + rendering, dtype=np.int64))
 
 
 def corpus_page_rows(item: tuple[int, GoldPage]) -> Rows:
     group, gold_page = item
     html = decode_bytes(gold_page.html_bytes())
     gold = gold_classes(gold_page)
-    parts = [labelled_rows(page, align_lines_to_gold(page.lines, gold, FALLBACK_LABEL), 1.0, group)
-             for page in renderings(html)]
+    parts = [labelled_rows(page, align_lines_to_gold(page.lines, gold, FALLBACK_LABEL), 1.0,
+                           group, rendering)
+             for rendering, page in enumerate(renderings(html))]
     return Rows.concat(parts)
 
 

@@ -61,7 +61,8 @@ def predict_page(page: GoldPage) -> tuple[str, dict[str, str]]:
         "cleaner-html": _worker_cleaners["html"].clean(html),
         "trafilatura": extracted,
         "keep-all": text,
-        "best-lines": "\n".join(line for line, label in zip(lines, labels) if label == BODY),
+        "best-lines": "\n".join(
+            line for line, label in zip(lines, labels, strict=True) if label == BODY),
     }
     return page.body, outputs
 
@@ -75,7 +76,7 @@ def held_out_scores(data_dir: str | Path, model_path: str | Path,
             processes, initializer=_init_worker, initargs=(str(model_path),)) as pool:
         results = pool.map(predict_page, pages, chunksize=4)
     pairs: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
-    for page, (gold, outputs) in zip(pages, results):
+    for page, (gold, outputs) in zip(pages, results, strict=True):
         for system, output in outputs.items():
             pairs[page.corpus][system].append((output, gold))
     return {corpus: {system: score_pages(p) for system, p in systems.items()}
@@ -95,7 +96,8 @@ def format_scores(scores: dict[str, dict[str, Score]]) -> str:
 
 def seed_report(truth: list[Line], predicted: list[Line]) -> dict[str, float]:
     """Line accuracy (exact label and keep/drop), body kept, chrome dropped; blank lines aside."""
-    pairs = [(t.label, p.label) for t, p in zip(truth, predicted) if t.label != BLANK]
+    pairs = [(t.label, p.label)
+             for t, p in zip(truth, predicted, strict=True) if t.label != BLANK]
     exact = np.mean([t == p for t, p in pairs]) if pairs else 1.0
     keep = np.mean([(t == BODY) == (p == BODY) for t, p in pairs]) if pairs else 1.0
     body = [p == BODY for t, p in pairs if t == BODY]
@@ -128,7 +130,8 @@ def format_seed_report(results: dict[str, dict[str, float]]) -> str:
             f"{'chrome dropped':>14}"]
     for name, r in results.items():
         rows.append(f"{name:<40} {r['lines']:>5} {r['label_accuracy']:>9.3f} "
-                    f"{r['keep_accuracy']:>8.3f} {r['body_kept']:>9.3f} {r['chrome_dropped']:>14.3f}")
+                    f"{r['keep_accuracy']:>8.3f} {r['body_kept']:>9.3f} "
+                    f"{r['chrome_dropped']:>14.3f}")
     total = sum(r["lines"] for r in results.values())
     if total:
         def mean(key: str) -> float:
@@ -140,9 +143,10 @@ def format_seed_report(results: dict[str, dict[str, float]]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m cleaner.training.evaluate", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m cleaner.training.evaluate",
+                                     description=__doc__)
     parser.add_argument("--data", default="../shared/data")
-    parser.add_argument("--labelled", default="../shared/seeds")
+    parser.add_argument("--labelled", default="tests/fixtures/seeds")
     parser.add_argument("--model", default="models/cleaner.skops",
                         help="model trained without the held-out split (the shipped one is)")
     parser.add_argument("--skip-loo", action="store_true",

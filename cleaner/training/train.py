@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import sklearn
 
 from cleaner.model import LineModel
 from cleaner.training import dataset
@@ -52,7 +53,7 @@ def corpus_training_rows(data_dir: str | Path, progress: bool = True) -> Rows:
     if cache.exists():
         with np.load(cache, allow_pickle=False) as saved:
             return Rows(saved["features"], saved["labels"].astype(object), saved["weights"],
-                        saved["groups"])
+                        saved["groups"], saved["pages"])
     pages = [page for page in read_all(data_dir) if not page.held_out]
     if not pages:
         raise SystemExit(f"{data_dir}: no training pages found (expected */gold.jsonl and */html)")
@@ -60,17 +61,14 @@ def corpus_training_rows(data_dir: str | Path, progress: bool = True) -> Rows:
     cache.parent.mkdir(parents=True, exist_ok=True)
     temporary = cache.with_suffix(".tmp.npz")
     np.savez(temporary, features=rows.features, labels=rows.labels.astype(str),
-             weights=rows.weights, groups=rows.groups)
+             weights=rows.weights, groups=rows.groups, pages=rows.pages)
     temporary.replace(cache)
     return rows
 
 
-def sample_rows(rows: Rows, fraction: float, seed: int = 0) -> Rows:
-    """A fixed random share of the rows (same data, same sample)."""
-    if fraction >= 1:
-        return rows
-    keep = np.random.RandomState(seed).random_sample(len(rows)) < fraction
-    return Rows(rows.features[keep], rows.labels[keep], rows.weights[keep], rows.groups[keep])
+def sample_mask(n: int, fraction: float, seed: int = 0) -> np.ndarray:
+    """A fixed random share of n rows (same data, same sample)."""
+    return np.random.RandomState(seed).random_sample(n) < fraction
 
 
 def hand_labelled_training_rows(paths: list[Path], first_group: int) -> Rows:
@@ -80,15 +78,19 @@ def hand_labelled_training_rows(paths: list[Path], first_group: int) -> Rows:
 
 
 def train(corpus: Rows, hand_labelled: Rows, metadata: dict | None = None) -> LineModel:
-    rows = Rows.concat([sample_rows(corpus, CORPUS_SAMPLE), hand_labelled])
-    return LineModel.fit(rows.features, rows.labels, rows.weights, metadata=metadata,
+    """Fit on a sample of corpus rows and all hand-labelled rows; folds split whole pages."""
+    rows = Rows.concat([corpus, hand_labelled])
+    fit_mask = np.concatenate([sample_mask(len(corpus), CORPUS_SAMPLE),
+                               np.ones(len(hand_labelled), bool)])
+    return LineModel.fit(rows.features, rows.labels, rows.pages, rows.weights,
+                         folds=rows.groups % 2, fit_mask=fit_mask, metadata=metadata,
                          keep_iter=KEEP_ITERATIONS, reason_iter=REASON_ITERATIONS)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m cleaner.training.train", description=__doc__)
     parser.add_argument("--data", default="../shared/data", help="folder of gold-text corpora")
-    parser.add_argument("--labelled", default="../shared/seeds",
+    parser.add_argument("--labelled", default="tests/fixtures/seeds",
                         help="folder searched for hand-labelled *.labels.tsv pages")
     parser.add_argument("--model", default="models/cleaner.skops", help="model file to write")
     parser.add_argument("--card", default=None, help="model card to write (default: beside model)")
@@ -106,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
         "corpus_rows": int(len(corpus)), "hand_labelled_rows": int(len(hand)),
         "hand_labelled_weight": HAND_LABELLED_WEIGHT, "corpus_sample": CORPUS_SAMPLE,
         "keep_iterations": KEEP_ITERATIONS, "reason_iterations": REASON_ITERATIONS,
-        "body_threshold": 0.5,
+        "body_threshold": 0.5, "sklearn": sklearn.__version__,
     }
     model = train(corpus, hand, metadata)
     model.save(args.model)
