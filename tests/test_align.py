@@ -54,8 +54,8 @@ def test_lines_without_word_tokens_have_no_coverage_and_are_not_body():
     lines = ["alpha beta gamma delta", "• • •", "epsilon zeta eta theta"]
     coverage = line_coverage(lines, "alpha beta gamma delta epsilon zeta eta theta")
     assert np.isnan(coverage[1])
-    assert align_lines_to_gold(lines, {"body": "alpha beta gamma delta epsilon zeta eta theta"}) == [
-        "body", "nav", "body"]
+    gold = {"body": "alpha beta gamma delta epsilon zeta eta theta"}
+    assert align_lines_to_gold(lines, gold) == ["body", "nav", "body"]
 
 
 def test_matching_ignores_case_and_punctuation():
@@ -70,7 +70,8 @@ def test_line_half_covered_is_body_below_half_is_not():
 
 
 def test_other_gold_classes_label_their_lines():
-    lines = ["Storm hits the coast today", "Photo by Jane Doe for the paper", "Body text goes on and on here"]
+    lines = ["Storm hits the coast today", "Photo by Jane Doe for the paper",
+             "Body text goes on and on here"]
     gold = {"body": "Body text goes on and on here", "title": "Storm hits the coast today",
             "meta": "Photo by Jane Doe for the paper"}
     assert align_lines_to_gold(lines, gold) == ["title", "meta", "body"]

@@ -1,0 +1,601 @@
+"""The line model: saving and safe loading, page lengths, prediction, fitting edge cases.
+
+A model file comes from anyone, so every way the loader can refuse one is
+tested with a file built for it, and each error must name the file and the
+reason. Prediction is tested against its own definition (body when p(body)
+reaches the threshold, else the likeliest reason), on the tiny model and on
+a model with several reasons.
+"""
+
+from __future__ import annotations
+
+import collections
+import io
+import os
+import pickle
+import struct
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+import skops.io as sio
+from conftest import PAGES, rule_label
+from threadpoolctl import threadpool_limits
+
+from cleaner import model as model_module
+from cleaner.decode import decode_bytes
+from cleaner.features import FEATURE_NAMES, page_features
+from cleaner.html_blocks import STRUCTURE_FEATURES
+from cleaner.labels import BODY
+from cleaner.model import (
+    DROP,
+    FORMAT,
+    FORMAT_VERSION,
+    TRUSTED_TYPES,
+    LineModel,
+    ModelError,
+    default_model_path,
+    page_lengths,
+)
+from cleaner.page import make_page
+
+Pages = list[tuple[np.ndarray, list[str]]]
+
+
+def fixture_pages(formats: tuple[str, ...] = ("text", "html")) -> Pages:
+    """(features, kept line texts) of every fixture page, as text and (HTML files) as HTML."""
+    pages = []
+    for path in sorted(PAGES.rglob("*")):
+        if not path.is_file():
+            continue
+        text = decode_bytes(path.read_bytes())
+        for input_format in formats:
+            if input_format == "html" and not path.suffix.startswith(".htm"):
+                continue
+            page = make_page(text, input_format)
+            features, kept = page_features(page)
+            pages.append((features, [page.lines[i] for i in kept]))
+    return pages
+
+
+def stacked(pages: Pages) -> tuple[np.ndarray, list[int]]:
+    return np.vstack([features for features, _ in pages]), [len(f) for f, _ in pages]
+
+
+def reason_label(line: str) -> str:
+    """Long lines are body; short ones are meta (with digits), nav (with a bar) or promo."""
+    line = line.strip()
+    if len(line) >= 40:
+        return BODY
+    if any(char.isdigit() for char in line):
+        return "meta"
+    return "nav" if "|" in line else "promo"
+
+
+def fit_on(pages: Pages, label=reason_label, **kwargs) -> LineModel:
+    """Fit on the pages repeated four times (so that leaves of 40 rows can split)."""
+    features, lengths = stacked(pages * 4)
+    labels = np.array([label(line) for _, lines in pages * 4 for line in lines], dtype=object)
+    page_ids = np.repeat(np.arange(len(lengths)), lengths)
+    return LineModel.fit(features, labels, page_ids, keep_iter=10, reason_iter=10, **kwargs)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread() -> Iterator[None]:
+    """OpenMP on a few hundred rows is far slower than one thread (see cli._one_thread)."""
+    with threadpool_limits(1):
+        yield
+
+
+@pytest.fixture(scope="module")
+def rows() -> tuple[np.ndarray, list[int]]:
+    """Feature rows of all fixture pages and the pages' lengths."""
+    return stacked(fixture_pages())
+
+
+@pytest.fixture(scope="module")
+def reason_model() -> LineModel:
+    """A model with three reasons, so that choosing a reason is a real choice."""
+    return fit_on(fixture_pages())
+
+
+@pytest.fixture(params=["tiny", "reasons"])
+def any_model(request: pytest.FixtureRequest, tiny_model: LineModel,
+              reason_model: LineModel) -> LineModel:
+    return tiny_model if request.param == "tiny" else reason_model
+
+
+def payload_of(model: LineModel) -> dict:
+    """The dictionary a model file holds (see ``LineModel.to_bytes``)."""
+    return sio.loads(model.to_bytes(), trusted=TRUSTED_TYPES)
+
+
+def write(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
+
+
+def load_error(path: Path) -> str:
+    """The message of the ModelError that loading ``path`` raises; it must name the file."""
+    with pytest.raises(ModelError) as caught:
+        LineModel.load(path)
+    message = str(caught.value)
+    assert message.startswith(f"{path}: ")
+    return message
+
+
+# --------------------------------------------------------------------------- save and load
+
+
+def test_reason_model_has_three_reasons(reason_model: LineModel) -> None:
+    assert reason_model.labels == ["body", "meta", "nav", "promo"]
+
+
+def test_save_load_round_trip_gives_identical_probabilities_and_labels(
+        any_model: LineModel, rows: tuple[np.ndarray, list[int]], tmp_path: Path) -> None:
+    features, lengths = rows
+    any_model.save(tmp_path / "model.skops")
+    loaded = LineModel.load(tmp_path / "model.skops")
+    assert loaded.labels == any_model.labels
+    assert loaded.metadata == any_model.metadata
+    np.testing.assert_array_equal(loaded.predict_proba(features, lengths),
+                                  any_model.predict_proba(features, lengths))
+    for threshold in (0.2, 0.5, 0.8):
+        expected_labels, expected_p = any_model.predict(features, lengths, threshold)
+        labels, p = loaded.predict(features, lengths, threshold)
+        assert labels.tolist() == expected_labels.tolist()
+        np.testing.assert_array_equal(p, expected_p)
+
+
+def test_metadata_survives_the_round_trip(tiny_model: LineModel, tmp_path: Path) -> None:
+    metadata = {"body_threshold": 0.4, "trained": "2024-05-01", "corpora": ["a", "b"]}
+    model = LineModel(tiny_model.keep_estimator, tiny_model.context_estimator,
+                      tiny_model.reason_estimator, metadata)
+    model.save(tmp_path / "model.skops")
+    assert LineModel.load(tmp_path / "model.skops").metadata == metadata
+
+
+def test_save_creates_missing_directories(tiny_model: LineModel, tmp_path: Path) -> None:
+    tiny_model.save(tmp_path / "a" / "b" / "model.skops")
+    assert LineModel.load(tmp_path / "a" / "b" / "model.skops").labels == tiny_model.labels
+
+
+def test_save_leaves_no_temporary_file(tiny_model: LineModel, tmp_path: Path) -> None:
+    tiny_model.save(tmp_path / "model.skops")
+    tiny_model.save(tmp_path / "model.skops")  # and again, over the first
+    assert sorted(os.listdir(tmp_path)) == ["model.skops"]
+
+
+def test_save_replaces_the_target_only_when_the_new_file_is_complete(
+        tiny_model: LineModel, reason_model: LineModel, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    target = tmp_path / "model.skops"
+    target.write_bytes(b"the old model")
+    new_bytes = reason_model.to_bytes()
+    seen = []
+
+    def checking_replace(source: os.PathLike, destination: os.PathLike) -> None:
+        # At the moment of the swap the old file is intact and the new one complete.
+        seen.append((Path(source).read_bytes(), Path(destination).read_bytes()))
+        real_replace(source, destination)
+
+    real_replace = os.replace
+    monkeypatch.setattr(model_module.os, "replace", checking_replace)
+    reason_model.save(target)
+    assert len(seen) == 1
+    written, old = seen[0]
+    assert old == b"the old model"
+    assert LineModel.from_bytes(written).labels == LineModel.from_bytes(new_bytes).labels
+    assert LineModel.load(target).labels == reason_model.labels
+    assert sorted(os.listdir(tmp_path)) == ["model.skops"]
+
+
+def test_a_failed_save_keeps_the_old_model(tiny_model: LineModel, tmp_path: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    target = tmp_path / "model.skops"
+    tiny_model.save(target)
+    before = target.read_bytes()
+
+    def interrupted(*args: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(model_module.os, "replace", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        tiny_model.save(target)
+    assert target.read_bytes() == before
+
+
+# --------------------------------------------------------------------------- refusing files
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    message = load_error(tmp_path / "nowhere.skops")
+    assert "model file not found" in message
+
+
+def test_directory_instead_of_a_file(tmp_path: Path) -> None:
+    (tmp_path / "model.skops").mkdir()
+    assert "cannot read model file" in load_error(tmp_path / "model.skops")
+
+
+def test_non_zip_file(tmp_path: Path) -> None:
+    path = write(tmp_path / "model.skops", b"body\tThis is a labelled page, not a model.\n")
+    assert "not a cleaner model file (not a skops archive)" in load_error(path)
+
+
+def test_empty_file(tmp_path: Path) -> None:
+    assert "not a skops archive" in load_error(write(tmp_path / "model.skops", b""))
+
+
+def test_truncated_file(tiny_model: LineModel, tmp_path: Path) -> None:
+    data = tiny_model.to_bytes()
+    path = write(tmp_path / "model.skops", data[: len(data) // 2])
+    assert "not a cleaner model file (not a skops archive)" in load_error(path)
+
+
+def test_damaged_archive_member(tiny_model: LineModel, tmp_path: Path) -> None:
+    """The zip directory is intact but a member's bytes are not: the CRC check catches it."""
+    data = bytearray(tiny_model.to_bytes())
+    with zipfile.ZipFile(io.BytesIO(bytes(data))) as archive:
+        member = archive.getinfo("schema.json")
+    start = member.header_offset
+    name_length, extra_length = struct.unpack("<HH", data[start + 26:start + 30])
+    body = start + 30 + name_length + extra_length
+    for i in range(body, body + min(member.compress_size, 64)):
+        data[i] ^= 0x55
+    message = load_error(write(tmp_path / "model.skops", bytes(data)))
+    assert "corrupt model file" in message
+
+
+def test_zip_that_is_not_a_skops_archive(tmp_path: Path) -> None:
+    path = tmp_path / "model.skops"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("readme.txt", "hello")
+    assert "corrupt model file" in load_error(path)
+
+
+class Tripwire:
+    """A type no model holds; records every attempt to rebuild an instance."""
+
+    rebuilt: list[object] = []
+
+    def __init__(self) -> None:
+        self.armed = True
+
+    def __setstate__(self, state: dict) -> None:
+        Tripwire.rebuilt.append(state)
+        self.__dict__.update(state)
+
+
+class SneakyDict(collections.OrderedDict):
+    """An OrderedDict subclass: skops does not trust it, so neither may the loader."""
+
+
+@pytest.mark.parametrize("intruder", [Tripwire, SneakyDict], ids=["object", "dict-subclass"])
+def test_archive_with_an_untrusted_type_is_refused(intruder: type, tmp_path: Path) -> None:
+    data = sio.dumps({"format": FORMAT, "x": intruder()})
+    type_name = f"{intruder.__module__}.{intruder.__qualname__}"
+    assert sio.get_untrusted_types(data=data) == [type_name]
+    message = load_error(write(tmp_path / "model.skops", data))
+    assert "refusing to load types" in message
+    assert type_name in message
+
+
+def test_untrusted_object_is_never_rebuilt(tmp_path: Path) -> None:
+    data = sio.dumps({"format": FORMAT, "x": Tripwire()})
+    Tripwire.rebuilt.clear()
+    load_error(write(tmp_path / "model.skops", data))
+    assert Tripwire.rebuilt == []
+    # The tripwire works: loading it as trusted does rebuild it.
+    sio.loads(data, trusted=[f"{Tripwire.__module__}.Tripwire"])
+    assert Tripwire.rebuilt == [{"armed": True}]
+
+
+def test_function_hidden_in_a_trusted_pipeline_is_refused(tiny_model: LineModel,
+                                                          tmp_path: Path) -> None:
+    """A Pipeline is a type skops trusts, but a function inside it is not."""
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    payload = payload_of(tiny_model)
+    payload["keep_estimator"] = Pipeline([("run", FunctionTransformer(os.system))])
+    message = load_error(write(tmp_path / "model.skops", sio.dumps(payload)))
+    assert "refusing to load types" in message
+    assert "system" in message
+
+
+@pytest.mark.parametrize("version", [1, 3, "2", None])
+def test_wrong_format_version(tiny_model: LineModel, tmp_path: Path, version: object) -> None:
+    payload = payload_of(tiny_model)
+    payload["format_version"] = version
+    message = load_error(write(tmp_path / "model.skops", sio.dumps(payload)))
+    assert f"model format version {version!r}" in message
+    assert f"reads version {FORMAT_VERSION}" in message
+    assert "retrain" in message
+
+
+@pytest.mark.parametrize("change", ["one-missing", "one-extra", "renamed", "reordered"])
+def test_other_feature_names(tiny_model: LineModel, tmp_path: Path, change: str) -> None:
+    names = list(FEATURE_NAMES)
+    if change == "one-missing":
+        names.pop()
+    elif change == "one-extra":
+        names.append("stopword_density")
+    elif change == "renamed":
+        names[0] = "log_characters"
+    else:
+        names[0], names[1] = names[1], names[0]
+    payload = payload_of(tiny_model)
+    payload["feature_names"] = names
+    message = load_error(write(tmp_path / "model.skops", sio.dumps(payload)))
+    assert "trained on other features than this cleaner computes" in message
+
+
+def test_other_format_name(tiny_model: LineModel, tmp_path: Path) -> None:
+    payload = payload_of(tiny_model)
+    payload["format"] = "someone-elses-model"
+    assert load_error(write(tmp_path / "m.skops", sio.dumps(payload))).endswith(
+        "not a cleaner model file")
+
+
+def test_skops_archive_of_something_else(tmp_path: Path) -> None:
+    path = write(tmp_path / "m.skops", sio.dumps([1, 2, 3]))
+    assert load_error(path).endswith("not a cleaner model file")
+
+
+def test_missing_estimator(tiny_model: LineModel, tmp_path: Path) -> None:
+    payload = payload_of(tiny_model)
+    del payload["reason_estimator"]
+    message = load_error(write(tmp_path / "m.skops", sio.dumps(payload)))
+    assert "incomplete model file" in message
+    assert "reason_estimator" in message
+
+
+def test_loader_never_unpickles(tiny_model_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def forbidden(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the model loader unpickled something")
+
+    for name in ("load", "loads", "Unpickler"):
+        monkeypatch.setattr(pickle, name, forbidden)
+    with pytest.raises(AssertionError):  # the patch is live
+        pickle.loads(pickle.dumps(1))
+    model = LineModel.load(tiny_model_path)
+    assert model.labels == ["body", "nav"]
+
+
+def test_default_model_path_follows_the_environment(tiny_model_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CLEANER_MODEL", str(tiny_model_path))
+    assert default_model_path() == tiny_model_path
+    assert LineModel.load().labels == ["body", "nav"]
+    monkeypatch.delenv("CLEANER_MODEL")
+    assert default_model_path() == model_module.DEFAULT_MODEL_PATH
+
+
+# --------------------------------------------------------------------------- the constructor
+
+
+def test_keep_model_must_predict_body_and_drop(reason_model: LineModel) -> None:
+    with pytest.raises(ModelError, match="keep models must predict exactly body/drop"):
+        LineModel(reason_model.reason_estimator, reason_model.context_estimator,
+                  reason_model.reason_estimator)
+
+
+def test_reason_model_must_not_predict_body(reason_model: LineModel) -> None:
+    with pytest.raises(ModelError, match=r"must not: \['body', 'drop'\]"):
+        LineModel(reason_model.keep_estimator, reason_model.context_estimator,
+                  reason_model.keep_estimator)
+
+
+# --------------------------------------------------------------------------- page lengths
+
+
+@pytest.mark.parametrize(("pages", "lengths"), [
+    ([], []),
+    ([0], [1]),
+    ([0, 0, 0], [3]),
+    ([0, 0, 1, 1, 1, 2], [2, 3, 1]),
+    ([7, 7, 3, 9, 9], [2, 1, 2]),
+    ([0, 1, 0], [1, 1, 1]),  # runs, not distinct ids
+    ([-1, -1, 5], [2, 1]),
+])
+def test_page_lengths(pages: list[int], lengths: list[int]) -> None:
+    assert page_lengths(np.array(pages, dtype=np.int64)) == lengths
+
+
+# --------------------------------------------------------------------------- prediction
+
+
+def test_probabilities_have_one_column_per_label_and_sum_to_one(
+        any_model: LineModel, rows: tuple[np.ndarray, list[int]]) -> None:
+    features, lengths = rows
+    proba = any_model.predict_proba(features, lengths)
+    assert proba.shape == (len(features), len(any_model.labels))
+    assert (proba >= 0).all() and (proba <= 1).all()
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+
+
+@pytest.mark.parametrize("threshold", [0.0, 0.25, 0.5, 0.75, 1.0])
+def test_predict_is_body_exactly_when_p_body_reaches_the_threshold(
+        any_model: LineModel, rows: tuple[np.ndarray, list[int]], threshold: float) -> None:
+    features, lengths = rows
+    proba = any_model.predict_proba(features, lengths)
+    labels, probability = any_model.predict(features, lengths, threshold)
+    is_body = proba[:, 0] >= threshold
+    assert (labels == BODY).tolist() == is_body.tolist()
+    np.testing.assert_allclose(probability[is_body], proba[is_body, 0])
+    # A dropped row gets the likeliest reason, with that reason's column as probability.
+    reasons = proba[~is_body, 1:]
+    best = reasons.argmax(axis=1)
+    assert labels[~is_body].tolist() == [any_model.labels[1 + i] for i in best]
+    np.testing.assert_allclose(probability[~is_body], reasons[np.arange(len(best)), best])
+
+
+def test_threshold_equal_to_a_rows_p_body_keeps_that_row(
+        reason_model: LineModel, rows: tuple[np.ndarray, list[int]]) -> None:
+    features, lengths = rows
+    p_body = reason_model.predict_proba(features, lengths)[:, 0]
+    row = int(np.argsort(p_body)[len(p_body) // 2])
+    labels, _ = reason_model.predict(features, lengths, float(p_body[row]))
+    assert labels[row] == BODY
+    assert set(labels[p_body < p_body[row]]) <= set(reason_model.labels[1:])
+
+
+def test_reason_model_chooses_among_several_reasons(
+        reason_model: LineModel, rows: tuple[np.ndarray, list[int]]) -> None:
+    features, lengths = rows
+    labels, _ = reason_model.predict(features, lengths, body_threshold=1.01)
+    assert len(set(labels.tolist())) >= 2
+    assert set(labels.tolist()) <= {"meta", "nav", "promo"}
+
+
+def test_page_lengths_change_context_not_shape(
+        reason_model: LineModel, rows: tuple[np.ndarray, list[int]]) -> None:
+    """Pages are predicted in context: one page alone equals the same page in a batch."""
+    features, lengths = rows
+    together = reason_model.predict_proba(features, lengths)
+    first = lengths[0]
+    alone = reason_model.predict_proba(features[:first])
+    np.testing.assert_allclose(together[:first], alone)
+
+
+def test_page_lengths_must_add_up(tiny_model: LineModel,
+                                  rows: tuple[np.ndarray, list[int]]) -> None:
+    features, lengths = rows
+    with pytest.raises(ValueError, match="add up"):
+        tiny_model.predict_proba(features, [*lengths, 1])
+    with pytest.raises(ValueError, match="add up"):
+        tiny_model.predict(features, lengths[:-1])
+
+
+def test_no_rows(any_model: LineModel) -> None:
+    empty = np.zeros((0, len(FEATURE_NAMES)), dtype=np.float32)
+    assert any_model.predict_proba(empty, []).shape == (0, len(any_model.labels))
+    labels, probability = any_model.predict(empty, [])
+    assert len(labels) == 0 and len(probability) == 0
+
+
+def test_tiny_model_learns_its_rule(tiny_model: LineModel) -> None:
+    """The conftest model keeps long lines: check it on the page it was trained on."""
+    features, lines = fixture_pages(("text",))[0]
+    labels, _ = tiny_model.predict(features)
+    assert labels.tolist() == [rule_label(line) for line in lines]
+
+
+# --------------------------------------------------------------------------- fitting
+
+
+def test_fit_on_text_pages_only(rows: tuple[np.ndarray, list[int]]) -> None:
+    """Structure features are all missing; the model still fits and reads HTML pages."""
+    text_pages = fixture_pages(("text",))
+    features, _ = stacked(text_pages)
+    structure = [FEATURE_NAMES.index(name) for name in STRUCTURE_FEATURES]
+    assert structure and np.isnan(features[:, structure]).all()
+    model = fit_on(text_pages)
+    assert model.labels == ["body", "meta", "nav", "promo"]
+    all_features, lengths = rows  # HTML pages included
+    proba = model.predict_proba(all_features, lengths)
+    assert np.isfinite(proba).all()
+    labels, _ = model.predict(*stacked(text_pages))
+    lines = [line for _, page_lines in text_pages for line in page_lines]
+    expected_body = np.array([reason_label(line) == BODY for line in lines])
+    agree = np.mean((labels == BODY) == expected_body)
+    assert agree > 0.9
+
+
+def test_fit_leaves_the_features_unchanged() -> None:
+    text_pages = fixture_pages(("text",))
+    features, lengths = stacked(text_pages * 4)
+    before = features.copy()
+    labels = np.array([reason_label(line) for _, lines in text_pages * 4 for line in lines])
+    LineModel.fit(features, labels, np.repeat(np.arange(len(lengths)), lengths),
+                  keep_iter=3, reason_iter=3)
+    np.testing.assert_array_equal(features, before)
+
+
+def test_fit_with_a_single_dropped_label() -> None:
+    model = fit_on(fixture_pages(), label=rule_label)
+    assert model.labels == ["body", "nav"]
+    features, lengths = stacked(fixture_pages())
+    proba = model.predict_proba(features, lengths)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    labels, _ = model.predict(features, lengths)
+    assert set(labels.tolist()) == {"body", "nav"}
+
+
+def test_fit_with_one_dropped_row() -> None:
+    pages = fixture_pages(("text",))
+    first_line = pages[0][1][0]
+
+    def only_first_dropped(line: str) -> str:
+        return "legal" if line == first_line else BODY
+
+    model = fit_on(pages, label=only_first_dropped)
+    assert model.labels == ["body", "legal"]
+
+
+def test_fit_is_deterministic() -> None:
+    pages = fixture_pages(("text",))
+    first, second = fit_on(pages), fit_on(pages)
+    features, lengths = stacked(pages)
+    np.testing.assert_array_equal(first.predict_proba(features, lengths),
+                                  second.predict_proba(features, lengths))
+
+
+def test_fit_respects_fit_mask_and_metadata() -> None:
+    """Rows outside the mask give context but teach nothing: here, no meta lines are fitted."""
+    pages = fixture_pages(("text",))
+    features, lengths = stacked(pages * 4)
+    labels = np.array([reason_label(line) for _, lines in pages * 4 for line in lines])
+    model = LineModel.fit(features, labels, np.repeat(np.arange(len(lengths)), lengths),
+                          fit_mask=labels != "meta", metadata={"note": "masked"},
+                          keep_iter=5, reason_iter=5)
+    assert model.labels == ["body", "nav", "promo"]
+    assert model.metadata == {"note": "masked"}
+
+
+def test_drop_is_the_keep_models_second_class(tiny_model: LineModel) -> None:
+    for estimator in (tiny_model.keep_estimator, tiny_model.context_estimator):
+        assert [str(c) for c in estimator.classes_] == [BODY, DROP]
+
+
+
+# --------------------------------------------------------------------------- regressions
+# Bugs found by review, fixed; each test states the promised behaviour.
+
+
+def test_mismatched_estimators_error_names_the_file(reason_model: LineModel,
+                                                    tmp_path: Path) -> None:
+    payload = payload_of(reason_model)
+    payload["keep_estimator"] = payload["reason_estimator"]
+    message = load_error(write(tmp_path / "m.skops", sio.dumps(payload)))
+    assert "body/drop" in message
+
+
+@pytest.mark.parametrize("metadata", ["abc", 5])
+def test_metadata_that_is_not_a_dict_is_refused(tiny_model: LineModel, tmp_path: Path,
+                                                metadata: object) -> None:
+    payload = payload_of(tiny_model)
+    payload["metadata"] = metadata
+    load_error(write(tmp_path / "m.skops", sio.dumps(payload)))
+
+
+def test_fit_with_only_body_lines_is_a_clear_error() -> None:
+    with pytest.raises(ValueError, match="both body lines and dropped lines"):
+        fit_on(fixture_pages(("text",)), label=lambda line: BODY)
+
+
+def test_a_failed_write_leaves_no_temporary_file(tiny_model: LineModel, tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    real_write_bytes = Path.write_bytes
+
+    def disk_full(self: Path, data: bytes) -> int:
+        real_write_bytes(self, data[:100])
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_bytes", disk_full)
+    with pytest.raises(OSError):
+        tiny_model.save(tmp_path / "model.skops")
+    assert os.listdir(tmp_path) == []
