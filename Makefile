@@ -1,7 +1,7 @@
 # The front door: install, test, train, eval, bench, lint, fuzz.
 PYTHON ?= python3
 DATA ?= ../shared/data
-LABELLED ?= ../shared/seeds
+LABELLED ?= tests/fixtures/seeds
 MODEL ?= models/cleaner.skops
 FUZZ_SECONDS ?= 180
 
