@@ -29,7 +29,7 @@ from cleaner.api import Cleaner
 from cleaner.files import InputError, Job, Limits, Problem
 from cleaner.labels import BLANK, BODY, LABELS, Line, format_labelled
 from cleaner.model import LineModel, ModelError, default_model_path
-from cleaner.page import Page, looks_like_html, make_page
+from cleaner.page import Page
 
 PROG = "cleaner"
 #: Files per chunk sent to a worker: small enough that Ctrl-C is answered in
@@ -79,16 +79,7 @@ class PageWorker:
 
     def load(self, data: bytes) -> Page:
         """A checked page from raw bytes; :class:`InputError` says why there is none."""
-        limits = self.options.limits
-        text = files.page_text(data, limits)
-        input_format = self.options.input_format or ("html" if looks_like_html(text) else "text")
-        if input_format == "text":
-            files.check_line_count(text, limits)
-        page = make_page(text, input_format)
-        if not page.lines:
-            raise InputError("no text in the HTML page")
-        files.check_lines(page.lines, limits)
-        return page
+        return files.load_page(data, self.options.limits, self.options.input_format)
 
     def output(self, page: Page, lines: list[Line]) -> tuple[bytes, int, Counter]:
         """The bytes to write, the number of kept lines and the dropped lines by label."""

@@ -27,6 +27,7 @@ from typing import BinaryIO, Literal
 import regex
 
 from cleaner.decode import decode_bytes
+from cleaner.page import Page, looks_like_html, make_page
 
 #: Input suffixes replaced by the output suffix (also under ``.gz``).
 INPUT_SUFFIXES = (".html", ".htm", ".xhtml", ".txt", ".text")
@@ -316,6 +317,20 @@ def check_lines(lines: list[str], limits: Limits) -> None:
         if len(line) > limits.max_line_chars:
             raise InputError(f"line {number:,} has {len(line):,} characters, over the limit of "
                              f"{limits.max_line_chars:,} (--max-line-chars)")
+
+
+def load_page(data: bytes, limits: Limits, input_format: str | None = None) -> Page:
+    """A checked page from raw bytes (already gunzipped); :class:`InputError` says why
+    there is none. This is the whole reader and segmenter, as the fuzzer drives it."""
+    text = page_text(data, limits)
+    input_format = input_format or ("html" if looks_like_html(text) else "text")
+    if input_format == "text":
+        check_line_count(text, limits)
+    page = make_page(text, input_format)
+    if not page.lines:
+        raise InputError("no text in the HTML page")
+    check_lines(page.lines, limits)
+    return page
 
 
 def _too_large(what: str, limits: Limits) -> str:
