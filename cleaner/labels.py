@@ -84,3 +84,12 @@ def format_labelled(lines: Iterable[Line], with_probability: bool = False) -> st
         else:
             out.append(f"{line.label}\t{text}")
     return "".join(row + "\n" for row in out)
+
+
+def write_labelled(path: str | Path, lines: Iterable[Line], with_probability: bool = False,
+                   overwrite: bool = False) -> None:
+    """Write a ``*.labels.tsv`` file atomically; an existing file is replaced only with
+    ``overwrite`` (:class:`FileExistsError` otherwise)."""
+    from cleaner.files import write_atomic
+
+    write_atomic(str(path), format_labelled(lines, with_probability).encode("utf-8"), overwrite)

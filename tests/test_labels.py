@@ -22,6 +22,7 @@ from cleaner.labels import (
     format_labelled,
     parse_labelled,
     read_labelled,
+    write_labelled,
 )
 
 PAGE = [
@@ -282,3 +283,26 @@ def test_file_not_in_utf8_is_a_format_error(tmp_path: Path) -> None:
     path.write_bytes("body\tcafé\n".encode("cp1252"))
     with pytest.raises(LabelledFormatError, match=str(path)):
         read_labelled(path)
+
+
+# --------------------------------------------------------------------------- writing files
+
+
+def test_write_labelled_round_trips(tmp_path: Path) -> None:
+    lines = [Line("Headline", "title", 0.9), Line("", "blank", 1.0), Line("Body text", BODY, 0.8)]
+    path = tmp_path / "page.labels.tsv"
+    write_labelled(path, lines)
+    assert path.read_text(encoding="utf-8") == "title\tHeadline\nblank\t\nbody\tBody text\n"
+    assert [(line.text, line.label) for line in read_labelled(path)] == [
+        (line.text, line.label) for line in lines]
+    assert [p.name for p in tmp_path.iterdir()] == ["page.labels.tsv"]
+
+
+def test_write_labelled_never_replaces_without_overwrite(tmp_path: Path) -> None:
+    path = tmp_path / "page.labels.tsv"
+    path.write_text("body\tmine\n", encoding="utf-8")
+    with pytest.raises(FileExistsError):
+        write_labelled(path, [Line("theirs", BODY)])
+    assert path.read_text(encoding="utf-8") == "body\tmine\n"
+    write_labelled(path, [Line("theirs", BODY)], overwrite=True)
+    assert path.read_text(encoding="utf-8") == "body\ttheirs\n"
