@@ -1,8 +1,9 @@
 """`make eval`: accuracy on the held-out split and on the hand-labelled pages.
 
 Per corpus, on pages training never sees: shingle F1/precision/recall of
-cleaner in text mode (the page rendered to plain text first, by html-text)
-and in HTML mode, of trafilatura on the same raw HTML, of keeping every
+cleaner in text mode (the page rendered to plain text first, by html-text),
+in text mode on a rendering training never uses (one line per text node, as
+naive scrapers save pages), and in HTML mode, of trafilatura on the same raw HTML, of keeping every
 line, and of the alignment labels themselves (the best a line selector can
 do on that rendering). On the hand-labelled pages, line accuracy of models
 trained without the page being predicted (leave-one-out).
@@ -28,7 +29,8 @@ from cleaner.training.corpus import GoldPage, read_all
 from cleaner.training.metric import Score, score_pages
 from cleaner.training.render import EVAL_RENDERER, RENDERERS
 
-SYSTEMS = ("cleaner-text", "cleaner-html", "trafilatura", "keep-all", "best-lines")
+SYSTEMS = ("cleaner-text", "cleaner-nodes", "cleaner-html", "trafilatura", "keep-all",
+           "best-lines")
 #: Labels that must always be dropped on the hand-labelled pages (issue acceptance).
 CHROME = ("currency", "stock", "related", "app")
 
@@ -58,6 +60,7 @@ def predict_page(page: GoldPage) -> tuple[str, dict[str, str]]:
         extracted = ""
     outputs = {
         "cleaner-text": _worker_cleaners["text"].clean(text),
+        "cleaner-nodes": _worker_cleaners["text"].clean(RENDERERS["text-nodes"](html)),
         "cleaner-html": _worker_cleaners["html"].clean(html),
         "trafilatura": extracted,
         "keep-all": text,
