@@ -1,0 +1,103 @@
+"""The Python API: clean/label with the shipped model, options, batching, labelled format."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import cleaner
+from cleaner import Cleaner, Line, LineModel, ModelError
+from cleaner.labels import BLANK, BODY, LABELS
+
+PAGES = Path(__file__).resolve().parent / "fixtures" / "pages"
+LONG = "This sentence is long enough to count as article body text for the tiny model."
+TEXT_PAGE = f"Home | News | Sport\n\n{LONG}\n{LONG} Again.\n\nShare\n\n{LONG} Third.\n"
+HTML_PAGE = (f"<html><body><div class='menu'><a href='/'>Home</a></div><p>{LONG}</p>"
+             f"<p>{LONG} Again.</p><footer>Share</footer></body></html>")
+
+
+@pytest.fixture
+def tiny(tiny_model: LineModel) -> Cleaner:
+    return Cleaner(tiny_model)
+
+
+def test_clean_uses_the_shipped_model_and_returns_the_article() -> None:
+    page = (PAGES / "bakery.html").read_text(encoding="utf-8")
+    body = cleaner.clean(page)
+    assert isinstance(body, str) and body
+    assert len(body) < len(page)
+    assert cleaner.clean(page.encode("utf-8")) == body
+
+
+def test_label_gives_one_line_per_input_line_with_a_known_label_and_probability() -> None:
+    lines = cleaner.label(TEXT_PAGE)
+    assert [line.text for line in lines] == TEXT_PAGE.split("\n")[:-1]
+    assert all(isinstance(line, Line) and line.label in LABELS for line in lines)
+    assert all(0.0 <= line.probability <= 1.0 for line in lines)
+    blank = [not text.strip() for text in TEXT_PAGE.split("\n")[:-1]]
+    assert [line.label == BLANK for line in lines] == blank
+
+
+def test_text_page_keeps_long_lines_and_blank_lines_between_kept_ones(tiny: Cleaner) -> None:
+    assert tiny.clean(TEXT_PAGE) == f"{LONG}\n{LONG} Again.\n\n{LONG} Third."
+
+
+def test_html_page_lines_are_blocks(tiny: Cleaner) -> None:
+    lines = tiny.label(HTML_PAGE)
+    assert [line.text for line in lines] == ["Home", LONG, f"{LONG} Again.", "Share"]
+    assert tiny.clean(HTML_PAGE) == f"{LONG}\n{LONG} Again."
+
+
+def test_bytes_are_decoded(tiny: Cleaner) -> None:
+    assert tiny.clean(TEXT_PAGE.encode("utf-16")) == tiny.clean(TEXT_PAGE)
+    assert tiny.clean(TEXT_PAGE.encode("utf-8")) == tiny.clean(TEXT_PAGE)
+
+
+def test_input_format_overrides_detection(tiny_model: LineModel) -> None:
+    as_text = Cleaner(tiny_model, input_format="text").label(HTML_PAGE)
+    assert len(as_text) == 1 and "<p>" in as_text[0].text
+
+
+def test_keep_more_labels(tiny_model: LineModel) -> None:
+    everything = Cleaner(tiny_model, keep=[label for label in LABELS if label != BLANK])
+    assert everything.clean(TEXT_PAGE) == TEXT_PAGE.rstrip("\n")
+
+
+def test_many_pages_in_batches_equal_one_by_one(tiny: Cleaner) -> None:
+    pages = [TEXT_PAGE, HTML_PAGE, "", "short", *[f"{LONG} {i}\nmenu" for i in range(70)]]
+    assert list(tiny.clean_many(pages)) == [tiny.clean(page) for page in pages]
+    assert list(tiny.label_many(iter(pages))) == [tiny.label(page) for page in pages]
+
+
+def test_empty_and_blank_pages(tiny: Cleaner) -> None:
+    assert tiny.clean("") == ""
+    assert tiny.clean("\n \n\t\n") == ""
+    assert all(line.label == BLANK for line in tiny.label(" \n\n"))
+
+
+def test_model_from_a_path(tiny_model_path: Path) -> None:
+    by_string = Cleaner(str(tiny_model_path)).clean(TEXT_PAGE)
+    assert by_string == Cleaner(tiny_model_path).clean(TEXT_PAGE)
+
+
+def test_missing_model_is_a_model_error_naming_the_file(tmp_path: Path) -> None:
+    with pytest.raises(ModelError, match="nowhere.skops: model file not found"):
+        Cleaner(tmp_path / "nowhere.skops")
+
+
+def test_model_from_environment(tiny_model_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CLEANER_MODEL", str(tiny_model_path))
+    assert Cleaner().clean(TEXT_PAGE) == f"{LONG}\n{LONG} Again.\n\n{LONG} Third."
+
+
+def test_labelled_format_round_trip(tiny: Cleaner, tmp_path: Path) -> None:
+    lines = tiny.label(TEXT_PAGE)
+    path = tmp_path / "page.labels.tsv"
+    path.write_text(cleaner.format_labelled(lines), encoding="utf-8")
+    back = cleaner.read_labelled(path)
+    assert [(line.text, line.label) for line in back] == [(line.text, line.label) for line in lines]
+    with_p = cleaner.parse_labelled(cleaner.format_labelled(lines, with_probability=True))
+    assert [round(line.probability, 3) for line in with_p] == [
+        round(line.probability, 3) for line in lines]
+    assert {line.label for line in back} >= {BODY, BLANK}
