@@ -46,5 +46,17 @@ def write_card(path: str | Path, model: LineModel, data_dir: str | Path,
         f"- A line is body when p(body) >= {meta.get('body_threshold')}.",
     ]
     if held_out:
-        lines += ["", "## Metrics (`make eval`)", "", "```", held_out.rstrip(), "```"]
+        lines += ["", METRICS_HEADING, "", "```", held_out.rstrip(), "```"]
     Path(path).write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+METRICS_HEADING = "## Metrics (`make eval`)"
+
+
+def update_metrics(path: str | Path, report: str) -> None:
+    """Replace the card's metrics section with a fresh ``make eval`` report."""
+    path = Path(path)
+    text = path.read_text(encoding="utf-8")
+    head = text.split(METRICS_HEADING)[0].rstrip("\n")
+    path.write_text(f"{head}\n\n{METRICS_HEADING}\n\n```\n{report.strip()}\n```\n",
+                    encoding="utf-8")

@@ -12,6 +12,7 @@ trained without the page being predicted (leave-one-out).
 from __future__ import annotations
 
 import argparse
+import datetime
 import multiprocessing
 import sys
 from collections import defaultdict
@@ -154,13 +155,24 @@ def main(argv: list[str] | None = None) -> int:
                         help="model trained without the held-out split (the shipped one is)")
     parser.add_argument("--skip-loo", action="store_true",
                         help="skip the leave-one-out retraining on hand-labelled pages")
+    parser.add_argument("--card", default=None,
+                        help="model card whose metrics section gets the report "
+                             "(default: MODEL_CARD.md beside the model, if there is one)")
     args = parser.parse_args(argv)
-    print("Held-out split: shingle F1 / precision / recall "
-          f"(text mode reads the {EVAL_RENDERER} rendering)")
-    print(format_scores(held_out_scores(args.data, args.model)), flush=True)
+    report = ["Held-out split: shingle F1 / precision / recall (cleaner-text reads the "
+              f"{EVAL_RENDERER} rendering, cleaner-nodes one line per text node)",
+              format_scores(held_out_scores(args.data, args.model))]
+    print("\n".join(report), flush=True)
     if not args.skip_loo:
-        print("\nHand-labelled pages, each predicted by a model trained without it:")
-        print(format_seed_report(leave_one_out(args.data, args.labelled)))
+        report += ["", "Hand-labelled pages, each predicted by a model trained without it:",
+                   format_seed_report(leave_one_out(args.data, args.labelled))]
+        print("\n".join(report[-2:]))
+    card = Path(args.card) if args.card else Path(args.model).with_name("MODEL_CARD.md")
+    if card.exists():
+        from cleaner.training.card import update_metrics
+
+        update_metrics(card, f"$ make eval  # {datetime.date.today()}\n" + "\n".join(report))
+        print(f"metrics written to {card}", file=sys.stderr)
     return 0
 
 

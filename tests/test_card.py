@@ -1,0 +1,24 @@
+"""The model card states what the model was trained on and how well it does."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from cleaner.model import LineModel
+from cleaner.training.card import METRICS_HEADING, update_metrics, write_card
+
+
+def test_card_names_the_data_and_metrics_are_replaced_not_appended(
+        tiny_model: LineModel, tmp_path: Path) -> None:
+    model = LineModel(tiny_model.keep_estimator, tiny_model.context_estimator,
+                      tiny_model.reason_estimator, {"trained": "2026-01-02", "corpus_rows": 123})
+    card = tmp_path / "MODEL_CARD.md"
+    write_card(card, model, "some/data")
+    text = card.read_text(encoding="utf-8")
+    assert "2026-01-02" in text and "`some/data`" in text and "123 labelled lines" in text
+    update_metrics(card, "first report")
+    update_metrics(card, "second report")
+    text = card.read_text(encoding="utf-8")
+    assert text.count(METRICS_HEADING) == 1
+    assert "second report" in text and "first report" not in text
+    assert text.startswith("# cleaner default model")
