@@ -13,7 +13,6 @@ the run goes on; a worker that dies takes no other page down with it.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import multiprocessing
 import os
 import signal
@@ -28,7 +27,7 @@ from cleaner import files
 from cleaner.api import Cleaner
 from cleaner.files import InputError, Job, Limits, Problem
 from cleaner.labels import BLANK, BODY, LABELS, Line, format_labelled
-from cleaner.model import LineModel, ModelError, default_model_path
+from cleaner.model import LineModel, ModelError, default_model_path, one_thread
 from cleaner.page import Page
 
 PROG = "cleaner"
@@ -163,23 +162,12 @@ def _internal(error: BaseException) -> str:
 _worker: PageWorker | None = None
 
 
-def _one_thread() -> contextlib.AbstractContextManager:
-    """Keep OpenMP/BLAS to one thread: the model is called on a few pages' lines at a
-    time, where thread start-up costs more than it saves (8x slower on two cores),
-    and with --jobs the processes already use every core."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        return contextlib.nullcontext()
-    return threadpool_limits(1)
-
-
 def _init_worker(model: LineModel, options: Options) -> None:
     """Load once per process; leave Ctrl-C to the main process; die cleanly on SIGTERM."""
     global _worker
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _die_on_sigterm)
-    _one_thread()  # for the life of the process
+    one_thread()  # for the life of the process
     _worker = PageWorker(model, options)
 
 
@@ -304,7 +292,7 @@ class Run:
     def _in_process(self, head: list[Job | Problem], plan: Iterator[Job | Problem]) -> None:
         worker = PageWorker(self.model, self.options)
         chunk: list[Job] = []
-        with _one_thread():
+        with one_thread():
             for item in _chain(head, plan):
                 if isinstance(item, Job):
                     chunk.append(item)
@@ -595,7 +583,7 @@ def _clean_stdin(model: LineModel, options: Options) -> int:
     worker = PageWorker(model, options)
     try:
         page = worker.load(files.read_stream(sys.stdin.buffer, options.limits))
-        with _one_thread():
+        with one_thread():
             data, _, _ = worker.output(page, worker.cleaner.label(page))
     except InputError as error:
         print(f"{PROG}: <stdin>: {error}", file=sys.stderr)

@@ -8,6 +8,7 @@ that names the file.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import zipfile
@@ -34,6 +35,20 @@ class ModelError(RuntimeError):
 def default_model_path() -> Path:
     """``$CLEANER_MODEL`` if set, else the model shipped in ``models/``."""
     return Path(os.environ.get("CLEANER_MODEL", DEFAULT_MODEL_PATH))
+
+
+def one_thread() -> contextlib.AbstractContextManager:
+    """Keep OpenMP/BLAS to one thread: the model is called on a few pages' lines at a
+    time, where thread start-up costs more than it saves (8x slower on two cores), and
+    parallel workers already use every core. The tree code is imported first: before
+    its OpenMP runtime is loaded, threadpoolctl finds nothing to limit."""
+    import sklearn.ensemble  # noqa: F401  (loads the OpenMP runtime)
+
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return contextlib.nullcontext()
+    return threadpool_limits(1)
 
 
 def page_lengths(pages: np.ndarray) -> list[int]:
@@ -252,4 +267,4 @@ class LineModel:
             raise ModelError(f"{source}: {error}") from None
 
 
-__all__ = ["LineModel", "ModelError", "default_model_path"]
+__all__ = ["LineModel", "ModelError", "default_model_path", "one_thread"]

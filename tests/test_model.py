@@ -599,3 +599,19 @@ def test_a_failed_write_leaves_no_temporary_file(tiny_model: LineModel, tmp_path
     with pytest.raises(OSError):
         tiny_model.save(tmp_path / "model.skops")
     assert os.listdir(tmp_path) == []
+
+
+def test_one_thread_limits_openmp_even_before_sklearn_is_imported() -> None:
+    import subprocess
+    import sys
+
+    code = ("from cleaner.model import one_thread\n"
+            "one_thread()\n"
+            "from threadpoolctl import threadpool_info\n"
+            "print(sorted({i['num_threads'] for i in threadpool_info()"
+            " if i['user_api'] == 'openmp'}))\n")
+    env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parent.parent)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=env, check=True).stdout
+    assert out.strip() == "[1]"

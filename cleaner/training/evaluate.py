@@ -23,7 +23,7 @@ import numpy as np
 from cleaner.api import Cleaner
 from cleaner.decode import decode_bytes
 from cleaner.labels import BLANK, BODY, Line
-from cleaner.model import LineModel
+from cleaner.model import LineModel, one_thread
 from cleaner.training import dataset
 from cleaner.training.align import align_lines_to_gold
 from cleaner.training.corpus import GoldPage, read_all
@@ -39,9 +39,7 @@ _worker_cleaners: dict[str, Cleaner] = {}
 
 
 def _init_worker(model_path: str) -> None:
-    from threadpoolctl import threadpool_limits
-
-    threadpool_limits(1)  # one thread per worker process: OpenMP spinning across workers is slow
+    one_thread()  # for the life of the worker process
     model = LineModel.load(model_path)
     _worker_cleaners["text"] = Cleaner(model, input_format="text")
     _worker_cleaners["html"] = Cleaner(model, input_format="html")
