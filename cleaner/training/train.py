@@ -27,7 +27,7 @@ from cleaner.training.dataset import Rows
 #: Weight of one hand-labelled line relative to one corpus line.
 HAND_LABELLED_WEIGHT = 20.0
 #: Share of corpus rows used for training (a fixed, seeded sample) to keep training short.
-CORPUS_SAMPLE = 0.6
+CORPUS_SAMPLE = 1.0
 KEEP_ITERATIONS = 300
 REASON_ITERATIONS = 100
 CACHE_DIR = Path("build/cache")
