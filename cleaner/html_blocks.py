@@ -150,8 +150,27 @@ class _BlockCollector:
         self.context = None
 
 
+#: Start tags that, damaged, swallow a whole page: an unclosed <title> turns the rest
+#: into title text, and a broken <html ... /> tag ends the document at once.
+_SWALLOWING_TAGS = regex.compile(r"<(?:title|html)\b[^>]*>", regex.IGNORECASE)
+
+
 def html_to_blocks(html: str) -> tuple[list[str], np.ndarray]:
-    """Text blocks of a page, in document order, with a structure-feature row each."""
+    """Text blocks of a page, in document order, with a structure-feature row each.
+
+    A page that yields no block at all is parsed once more without its first
+    <html> and <title> start tags, which recovers pages whose damaged head
+    swallowed the document (seen in real scrape dumps).
+    """
+    lines, structure = _blocks(html)
+    if not lines:
+        repaired = _SWALLOWING_TAGS.sub("", html[:100_000], count=2) + html[100_000:]
+        if repaired != html:
+            lines, structure = _blocks(repaired)
+    return lines, structure
+
+
+def _blocks(html: str) -> tuple[list[str], np.ndarray]:
     root = parse_html(html)
     collector = _BlockCollector()
     if root is None:

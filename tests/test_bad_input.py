@@ -168,6 +168,23 @@ def test_html_truncated_inside_a_tag(cli, tmp_path: Path) -> None:
                      "Complete paragraph.\n")
 
 
+def test_unclosed_title_that_swallows_the_page(cli, tmp_path: Path) -> None:
+    """Real scrape dumps hold pages whose <title> never closes: the parser takes the
+    whole page as title text. The page is parsed again without that tag."""
+    page = (b"<html><head><title>Storm news document.write('<\\/SCRIPT>');\n</head>"
+            b"<body><p>The river rose by two metres overnight.</p></body></html>")
+    assert_cleans_to(*run_on(cli, tmp_path, "a.html", page)[:2],
+                     "Storm news document.write('<\\/SCRIPT>');\n"
+                     "The river rose by two metres overnight.\n")
+
+
+def test_broken_html_start_tag_that_ends_the_document(cli, tmp_path: Path) -> None:
+    page = (b'<!DOCTYPE html><html xmlns="x" xmogo.jpg" alt="A &amp; B" />\n'
+            b"<body><p>The river rose by two metres overnight.</p></body></html>")
+    assert_cleans_to(*run_on(cli, tmp_path, "a.html", page)[:2],
+                     "The river rose by two metres overnight.\n")
+
+
 def test_billion_laughs_entities_are_not_expanded(cli, tmp_path: Path) -> None:
     """HTML parsers do not expand DTD entities; the reference stays as text, as in a browser."""
     assert_cleans_to(*run_on(cli, tmp_path, "a.html", fixture("billion-laughs.html"))[:2],
