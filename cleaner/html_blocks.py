@@ -153,6 +153,7 @@ class _BlockCollector:
 #: Start tags that, damaged, swallow a whole page: an unclosed <title> turns the rest
 #: into title text, and a broken <html ... /> tag ends the document at once.
 _SWALLOWING_TAGS = regex.compile(r"<(?:title|html)\b[^>]*>", regex.IGNORECASE)
+_TITLE_TEXT = regex.compile(r"<title\b[^>]*>([^<]*)", regex.IGNORECASE)
 
 
 def html_to_blocks(html: str) -> tuple[list[str], np.ndarray]:
@@ -166,7 +167,12 @@ def html_to_blocks(html: str) -> tuple[list[str], np.ndarray]:
     if not lines:
         repaired = _SWALLOWING_TAGS.sub("", html[:100_000], count=2) + html[100_000:]
         if repaired != html:
-            lines, structure = _blocks(repaired)
+            repaired_lines, repaired_structure = _blocks(repaired)
+            # A healthy page with nothing but a title stays a page without text.
+            title = _TITLE_TEXT.search(html[:100_000])
+            title_text = _SPACE.sub(" ", title.group(1)).strip() if title else None
+            if any(line != title_text for line in repaired_lines):
+                return repaired_lines, repaired_structure
     return lines, structure
 
 
