@@ -28,9 +28,12 @@ def write_card(path: str | Path, model: LineModel, data_dir: str | Path,
         "",
         f"- Corpora under `{data_dir}` (training split only; 20% of each corpus, chosen by a "
         "hash of `corpus/id`, is held out): "
-        f"{meta.get('corpus_rows')} labelled lines, of which a fixed {meta.get('corpus_sample')} "
-        "sample is used. Each page is seen as HTML blocks and as plain text from two renderers; "
-        "lines are labelled by aligning them to the gold text.",
+        f"{meta.get('corpus_rows')} labelled lines, "
+        + ("all used. " if meta.get("corpus_sample") == 1.0
+           else f"of which a fixed {meta.get('corpus_sample')} sample is used. ")
+        + "Each page is seen three ways: its HTML blocks with structure features, the same "
+        "blocks as plain text, and html-text's plain-text rendering; lines are labelled by "
+        "aligning them to the gold text.",
         f"- Hand-labelled pages ({meta.get('hand_labelled_rows')} lines, weight "
         f"{meta.get('hand_labelled_weight')} each): "
         + ", ".join(f"`{Path(p).name}`" for p in meta.get("labelled", [])),
