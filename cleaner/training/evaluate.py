@@ -24,6 +24,7 @@ from cleaner.api import Cleaner
 from cleaner.decode import decode_bytes
 from cleaner.labels import BLANK, BODY, Line
 from cleaner.model import LineModel, one_thread
+from cleaner.page import Page
 from cleaner.training import dataset
 from cleaner.training.align import align_lines_to_gold
 from cleaner.training.corpus import GoldPage, read_all
@@ -121,7 +122,8 @@ def leave_one_out(data_dir: str | Path, labelled_dir: str | Path) -> dict[str, d
         others = [f for f in files if f != held]
         model = train(corpus, hand_labelled_training_rows(others, first_group))
         truth = dataset.hand_labelled_pages([held])[0]
-        predicted = Cleaner(model, input_format="text").label("\n".join(t.text for t in truth))
+        # The lines themselves, not their join: a join and split would drop trailing blanks.
+        predicted = Cleaner(model).label(Page([t.text for t in truth], "text"))
         results[held.name] = seed_report(truth, predicted)
         print(f"  {held.name}: {results[held.name]}", file=sys.stderr)
     return results
