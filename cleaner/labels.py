@@ -12,6 +12,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from cleaner.files import write_atomic
+
 BODY = "body"
 BLANK = "blank"
 #: Every label a line can carry. ``blank`` is assigned by rule, never by the model.
@@ -90,6 +92,4 @@ def write_labelled(path: str | Path, lines: Iterable[Line], with_probability: bo
                    overwrite: bool = False) -> None:
     """Write a ``*.labels.tsv`` file atomically; an existing file is replaced only with
     ``overwrite`` (:class:`FileExistsError` otherwise)."""
-    from cleaner.files import write_atomic
-
     write_atomic(str(path), format_labelled(lines, with_probability).encode("utf-8"), overwrite)

@@ -153,12 +153,15 @@ class LineModel:
         _fit(reason, staged[dropped], labels[dropped].astype(str), weights[dropped])
         return cls(keep, context, reason, metadata)
 
-    def _staged(self, features: np.ndarray, lengths: list[int] | None) -> np.ndarray:
+    def _body_and_staged(self, features: np.ndarray,
+                         lengths: list[int] | None) -> tuple[np.ndarray, np.ndarray]:
+        """p(body) from the context stage, and the staged rows the reason model reads."""
         lengths = [len(features)] if lengths is None else lengths
         if sum(lengths) != len(features):
             raise ValueError("page lengths must add up to the number of rows")
         first = self.keep_estimator.predict_proba(features)[:, 0]
-        return np.hstack([features, prediction_context(first, lengths)])
+        staged = np.hstack([features, prediction_context(first, lengths)])
+        return self.context_estimator.predict_proba(staged)[:, 0], staged
 
     def predict_proba(self, features: np.ndarray, lengths: list[int] | None = None) -> np.ndarray:
         """Probabilities, one column per entry of :attr:`labels` (body first).
@@ -167,8 +170,8 @@ class LineModel:
         """
         if len(features) == 0:
             return np.zeros((0, len(self.labels)))
-        staged = self._staged(features, lengths)
-        body = self.context_estimator.predict_proba(staged)[:, :1]
+        body, staged = self._body_and_staged(features, lengths)
+        body = body[:, None]
         return np.hstack([body, (1.0 - body) * self.reason_estimator.predict_proba(staged)])
 
     def predict(self, features: np.ndarray, lengths: list[int] | None = None,
@@ -176,12 +179,10 @@ class LineModel:
         """Label and its probability per row: body when p(body) reaches the threshold,
         else the likeliest reason. Reasons are computed only for dropped rows."""
         labels = np.full(len(features), BODY, dtype=object)
-        probability = np.ones(len(features))
         if len(features) == 0:
-            return labels, probability
-        staged = self._staged(features, lengths)
-        body = self.context_estimator.predict_proba(staged)[:, 0]
-        probability[:] = body
+            return labels, np.ones(0)
+        body, staged = self._body_and_staged(features, lengths)
+        probability = body.copy()
         dropped = body < body_threshold
         if dropped.any():
             reasons = self.reason_estimator.predict_proba(staged[dropped])

@@ -10,8 +10,8 @@ import sklearn
 from cleaner.model import LineModel
 
 
-def write_card(path: str | Path, model: LineModel, data_dir: str | Path,
-               held_out: str | None = None) -> None:
+def write_card(path: str | Path, model: LineModel, data_dir: str | Path) -> None:
+    """The card without metrics; ``make eval`` adds them (:func:`update_metrics`)."""
     meta = model.metadata
     lines = [
         "# cleaner default model",
@@ -48,8 +48,6 @@ def write_card(path: str | Path, model: LineModel, data_dir: str | Path,
         f"{meta.get('reason_iterations')} rounds.",
         f"- A line is body when p(body) >= {meta.get('body_threshold')}.",
     ]
-    if held_out:
-        lines += ["", METRICS_HEADING, "", "```", held_out.rstrip(), "```"]
     Path(path).write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 

@@ -8,6 +8,7 @@ html-text (paragraphs separated by blank lines, inline layout guessed).
 from __future__ import annotations
 
 import regex
+from lxml import etree
 
 from cleaner.html_blocks import SKIP_TAGS, html_to_blocks, parse_html
 
@@ -36,16 +37,8 @@ def render_text_nodes(html: str) -> str:
     root = parse_html(html)
     if root is None:
         return ""
-    out: list[str] = []
-    for element in root.iter():
-        tag = element.tag if isinstance(element.tag, str) else ""
-        if tag not in SKIP_TAGS and element.text and element.text.strip():
-            if not any(a.tag in SKIP_TAGS for a in element.iterancestors()):
-                out.append(element.text.strip())
-        if element.tail and element.tail.strip():
-            if not any(a.tag in SKIP_TAGS for a in element.iterancestors()):
-                out.append(element.tail.strip())
-    return "\n".join(out)
+    etree.strip_elements(root, *SKIP_TAGS, with_tail=False)  # drop scripts etc., keep tails
+    return "\n".join(text.strip() for text in root.itertext() if text.strip())
 
 
 RENDERERS = {"blocks": render_blocks, "html-text": render_html_text,
