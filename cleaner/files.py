@@ -419,6 +419,8 @@ def remove_stale_temps(directory: str) -> int:
 
 
 def _process_alive(pid: int) -> bool:
+    """Whether a process can still be writing. A killed worker stays a zombie until it is
+    reaped, which signal 0 cannot tell from a live one, so /proc is asked where it exists."""
     if pid == os.getpid():
         return True
     try:
@@ -427,4 +429,9 @@ def _process_alive(pid: int) -> bool:
         return False
     except (PermissionError, OverflowError, ValueError):
         return True
-    return True
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat_file:
+            state = stat_file.read().rsplit(b")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True
+    return state not in (b"Z", b"X")

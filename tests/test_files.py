@@ -222,5 +222,23 @@ def test_stale_temps_of_dead_processes_are_removed(tmp_path: Path) -> None:
     assert not dead.exists() and alive.exists() and other.exists()
 
 
+def test_temps_of_a_killed_but_unreaped_process_are_removed(tmp_path: Path) -> None:
+    """After kill -9 of a run, its workers are zombies until reaped: they write nothing."""
+    import subprocess
+    import time
+
+    child = subprocess.Popen(["true"])
+    try:
+        deadline = time.monotonic() + 10
+        while b") Z" not in Path(f"/proc/{child.pid}/stat").read_bytes():
+            assert time.monotonic() < deadline, "child did not exit"
+            time.sleep(0.01)
+        zombie = _touch(tmp_path / f".page.txt.{child.pid}-0123abcd{files.TEMP_SUFFIX}")
+        assert files.remove_stale_temps(str(tmp_path)) == 1
+        assert not zombie.exists()
+    finally:
+        child.wait()
+
+
 def test_display_path_escapes_bytes_that_are_not_utf8() -> None:
     assert files.display_path(os.fsdecode(b"dir/caf\xe9.html")) == "dir/caf\\xe9.html"
