@@ -33,7 +33,10 @@ def write_card(path: str | Path, model: LineModel, data_dir: str | Path) -> None
            else f"of which a fixed {meta.get('corpus_sample')} sample is used. ")
         + "Each page is seen three ways: its HTML blocks with structure features, the same "
         "blocks as plain text, and html-text's plain-text rendering; lines are labelled by "
-        "aligning them to the gold text.",
+        "aligning them to the gold text. Half of the pages are seen a fourth time: one of "
+        "their text renderings with synthetic news chrome after the body (related stories "
+        "made of other training pages' headlines and text, promos, app prompts, comment "
+        "prompts, syndication notes; tickers before the page), labelled by kind.",
         f"- Hand-labelled pages ({meta.get('hand_labelled_rows')} lines, weight "
         f"{meta.get('hand_labelled_weight')} each): "
         + ", ".join(f"`{Path(p).name}`" for p in meta.get("labelled", [])),

@@ -4,11 +4,15 @@ Each corpus page is seen three ways: as HTML blocks with structure features
 (HTML mode), and as plain text from two different renderers (text mode),
 so that one model serves both inputs and no single scraper's habits are
 learned. Every rendering is labelled by aligning its lines to the gold.
+Half of the pages are seen a fourth time: one of their text renderings with
+synthetic news chrome around the body (see ``chrome.py``).
 """
 
 from __future__ import annotations
 
+import hashlib
 import multiprocessing
+import random
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -22,6 +26,7 @@ from cleaner.html_blocks import html_to_blocks
 from cleaner.labels import Line, read_labelled
 from cleaner.page import Page
 from cleaner.training.align import align_lines_to_gold
+from cleaner.training.chrome import Story, add_chrome, story_of
 from cleaner.training.corpus import GoldPage
 from cleaner.training.render import render_html_text
 
@@ -73,8 +78,13 @@ def gold_classes(page: GoldPage) -> dict[str, str]:
     return gold
 
 
-#: How many renderings ``renderings`` makes of each page; rendering ids are group * this + index.
-RENDERINGS = 3
+#: Renderings per page: the three of ``renderings`` and one with chrome added; rendering ids
+#: are group * this + index.
+RENDERINGS = 4
+#: Share of pages that get the rendering with synthetic chrome.
+CHROME_SHARE = 0.5
+#: How many other pages' stories a page may show as related articles.
+MAX_RELATED = 5
 
 
 def renderings(html: str) -> Iterator[Page]:
@@ -94,20 +104,47 @@ def labelled_rows(page: Page, labels: list[str], weight: float, group: int,
                 np.full(len(kept), group * RENDERINGS + rendering, dtype=np.int64))
 
 
-def corpus_page_rows(item: tuple[int, GoldPage]) -> Rows:
-    group, gold_page = item
+def page_random(page: GoldPage) -> random.Random:
+    """A random stream of its own for each page, so rows never depend on page order."""
+    seed = hashlib.sha1(f"{page.corpus}/{page.page_id}".encode()).digest()[:8]
+    return random.Random(int.from_bytes(seed, "big"))
+
+
+def corpus_page_rows(item: tuple[int, GoldPage, list[Story]]) -> Rows:
+    group, gold_page, stories = item
     html = decode_bytes(gold_page.html_bytes())
     gold = gold_classes(gold_page)
-    parts = [labelled_rows(page, align_lines_to_gold(page.lines, gold, FALLBACK_LABEL), 1.0,
-                           group, rendering)
-             for rendering, page in enumerate(renderings(html))]
+    pages = list(renderings(html))
+    labels = [align_lines_to_gold(page.lines, gold, FALLBACK_LABEL) for page in pages]
+    parts = [labelled_rows(page, page_labels, 1.0, group, rendering)
+             for rendering, (page, page_labels) in enumerate(zip(pages, labels, strict=True))]
+    rng = page_random(gold_page)
+    if rng.random() < CHROME_SHARE:
+        base = rng.choice((1, 2))  # one of the two text renderings
+        lines, chrome_labels = add_chrome(pages[base].lines, labels[base], stories, rng)
+        parts.append(labelled_rows(Page(lines, "text"), chrome_labels, 1.0, group,
+                                   len(pages)))
     return Rows.concat(parts)
+
+
+def related_stories(pages: list[GoldPage]) -> list[list[Story]]:
+    """For each page, a few other pages' stories (chosen by the page's own random stream)."""
+    stories = [story_of(page.title, page.body) for page in pages]
+    usable = [i for i, story in enumerate(stories) if story is not None]
+    chosen = []
+    for index, page in enumerate(pages):
+        rng = page_random(page)
+        others = [i for i in rng.sample(usable, min(len(usable), MAX_RELATED + 1))
+                  if i != index][: rng.randint(1, MAX_RELATED)]
+        chosen.append([stories[i] for i in others])
+    return chosen
 
 
 def corpus_rows(pages: list[GoldPage], first_group: int = 0, processes: int | None = None,
                 progress: bool = False) -> Rows:
     """Rows of many corpus pages, built in parallel, in page order (deterministic)."""
-    items = list(enumerate(pages, first_group))
+    items = list(zip(range(first_group, first_group + len(pages)), pages,
+                     related_stories(pages), strict=True))
     processes = processes or min(multiprocessing.cpu_count(), 8)
     if processes == 1:
         results = map(corpus_page_rows, items)

@@ -32,7 +32,7 @@ KEEP_ITERATIONS = 300
 REASON_ITERATIONS = 100
 CACHE_DIR = Path("build/cache")
 _ROW_CODE = ("html_blocks.py", "deep_html.py", "page.py", "features.py", "decode.py",
-             "training/align.py", "training/metric.py",
+             "training/align.py", "training/metric.py", "training/chrome.py",
              "training/render.py", "training/dataset.py", "training/corpus.py")
 
 
