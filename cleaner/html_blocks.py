@@ -156,12 +156,27 @@ _SWALLOWING_TAGS = regex.compile(r"<(?:title|html)\b[^>]*>", regex.IGNORECASE)
 _TITLE_TEXT = regex.compile(r"<title\b[^>]*>([^<]*)", regex.IGNORECASE)
 
 
+_HIDDEN_STYLE = regex.compile(r"(?:^|;)\s*(?:display\s*:\s*none|visibility\s*:\s*hidden)\b",
+                             regex.IGNORECASE)
+
+
+def is_hidden(element: etree._Element) -> bool:
+    """Whether a browser hides the element: a ``hidden`` attribute or an inline style
+    of ``display: none`` / ``visibility: hidden`` (menus, dialogs, templates)."""
+    if element.get("hidden") is not None:
+        return True
+    style = element.get("style")
+    return bool(style) and _HIDDEN_STYLE.search(style) is not None
+
+
 def html_to_blocks(html: str) -> tuple[list[str], np.ndarray]:
     """Text blocks of a page, in document order, with a structure-feature row each.
 
-    A page that yields no block at all is parsed once more without its first
-    <html> and <title> start tags, which recovers pages whose damaged head
-    swallowed the document (seen in real scrape dumps).
+    Text the page hides is not page text, unless no paragraph is visible:
+    then scripts reveal the text, and all of it is kept. A page that yields no block
+    at all is parsed once more without its first <html> and <title> start tags,
+    which recovers pages whose damaged head swallowed the document (seen in
+    real scrape dumps).
     """
     lines, structure = _blocks(html)
     if not lines:
@@ -176,7 +191,7 @@ def html_to_blocks(html: str) -> tuple[list[str], np.ndarray]:
     return lines, structure
 
 
-def _blocks(html: str) -> tuple[list[str], np.ndarray]:
+def _blocks(html: str, skip_hidden: bool = True) -> tuple[list[str], np.ndarray]:
     root = parse_html(html)
     collector = _BlockCollector()
     if root is None:
@@ -197,6 +212,7 @@ def _blocks(html: str) -> tuple[list[str], np.ndarray]:
         row[8 + n_path:] = hint_counts
         return row
 
+    hidden_chars = 0
     walker = etree.iterwalk(root, events=("start", "end"))
     for event, element in walker:
         tag = element.tag if isinstance(element.tag, str) else ""
@@ -205,6 +221,11 @@ def _blocks(html: str) -> tuple[list[str], np.ndarray]:
             if tag in SKIP_TAGS:
                 walker.skip_subtree()
                 stack.append((tag, None))
+                continue
+            if skip_hidden and tag not in ("html", "body") and is_hidden(element):
+                hidden_chars += sum(len(text.strip()) for text in element.itertext())
+                walker.skip_subtree()
+                stack.append((_HIDDEN, None))
                 continue
             hints = _hint_vector(element)
             stack.append((tag, hints))
@@ -221,7 +242,7 @@ def _blocks(html: str) -> tuple[list[str], np.ndarray]:
             collector.add(element.text, path_counts[0] > 0, context)
         else:
             popped, hints = stack.pop()
-            if popped not in SKIP_TAGS:
+            if popped not in SKIP_TAGS and popped != _HIDDEN:
                 if hints is not None:
                     hint_counts -= hints
                 if popped in PATH_INDEX:
@@ -231,9 +252,17 @@ def _blocks(html: str) -> tuple[list[str], np.ndarray]:
                     block_tags.pop()
             collector.add(element.tail, path_counts[0] > 0, context)
     collector.flush()
+    if hidden_chars and not any(len(line) >= _PARAGRAPH_CHARS for line in collector.lines):
+        return _blocks(html, skip_hidden=False)
     if not collector.rows:
         return [], np.zeros((0, len(STRUCTURE_FEATURES)), dtype=np.float32)
     return collector.lines, np.vstack(collector.rows)
+
+
+#: Stack marker of a skipped hidden subtree (no tag is named so).
+_HIDDEN = "#hidden"
+#: A page that shows no block this long hides its text for scripts to reveal.
+_PARAGRAPH_CHARS = 100
 
 
 PATH_INDEX = {tag: index for index, tag in enumerate(PATH_TAGS)}

@@ -29,3 +29,24 @@ def test_text_nodes_are_one_line_per_node_without_scripts_or_head() -> None:
 
 def test_renderers_of_an_empty_page_give_empty_text() -> None:
     assert render_blocks("") == render_text_nodes("") == ""
+
+
+ARTICLE = "<p>" + "A paragraph that a reader sees on the page, long enough to be one. " * 2 + "</p>"
+
+
+def test_blocks_leave_out_what_the_browser_hides() -> None:
+    page = (f"<html><body>{ARTICLE}<div style='color: red; DISPLAY:none'><p>Menu</p></div>"
+            "<p hidden>Dialog</p><span style='visibility: hidden'>Tooltip</span>"
+            "<p style='display: block'>Shown</p><p>Tail <b hidden>cut</b>kept</p></body></html>")
+    assert render_blocks(page).split("\n") == [ARTICLE[3:-4].strip(), "Shown", "Tail kept"]
+
+
+def test_blocks_keep_hidden_text_when_no_paragraph_is_visible() -> None:
+    # Scripts reveal such pages; dropping the hidden text would drop the article.
+    page = f"<html><body><p>Menu</p><div style='display:none'>{ARTICLE}</div></body></html>"
+    assert render_blocks(page).split("\n") == ["Menu", ARTICLE[3:-4].strip()]
+
+
+def test_a_hidden_body_element_does_not_hide_the_page() -> None:
+    page = f"<html style='display:none'><body hidden>{ARTICLE}</body></html>"
+    assert render_blocks(page) == ARTICLE[3:-4].strip()
