@@ -212,20 +212,17 @@ def _blocks(html: str, skip_hidden: bool = True) -> tuple[list[str], np.ndarray]
         row[8 + n_path:] = hint_counts
         return row
 
-    hidden_chars = 0
+    saw_hidden = False
     walker = etree.iterwalk(root, events=("start", "end"))
     for event, element in walker:
         tag = element.tag if isinstance(element.tag, str) else ""
         tag = tag.lower()
         if event == "start":
-            if tag in SKIP_TAGS:
+            hidden = skip_hidden and tag not in ("html", "body") and is_hidden(element)
+            if tag in SKIP_TAGS or hidden:
+                saw_hidden |= hidden
                 walker.skip_subtree()
-                stack.append((tag, None))
-                continue
-            if skip_hidden and tag not in ("html", "body") and is_hidden(element):
-                hidden_chars += sum(len(text.strip()) for text in element.itertext())
-                walker.skip_subtree()
-                stack.append((_HIDDEN, None))
+                stack.append((_SKIPPED, None))
                 continue
             hints = _hint_vector(element)
             stack.append((tag, hints))
@@ -242,7 +239,7 @@ def _blocks(html: str, skip_hidden: bool = True) -> tuple[list[str], np.ndarray]
             collector.add(element.text, path_counts[0] > 0, context)
         else:
             popped, hints = stack.pop()
-            if popped not in SKIP_TAGS and popped != _HIDDEN:
+            if popped != _SKIPPED:
                 if hints is not None:
                     hint_counts -= hints
                 if popped in PATH_INDEX:
@@ -252,15 +249,15 @@ def _blocks(html: str, skip_hidden: bool = True) -> tuple[list[str], np.ndarray]
                     block_tags.pop()
             collector.add(element.tail, path_counts[0] > 0, context)
     collector.flush()
-    if hidden_chars and not any(len(line) >= _PARAGRAPH_CHARS for line in collector.lines):
+    if saw_hidden and not any(len(line) >= _PARAGRAPH_CHARS for line in collector.lines):
         return _blocks(html, skip_hidden=False)
     if not collector.rows:
         return [], np.zeros((0, len(STRUCTURE_FEATURES)), dtype=np.float32)
     return collector.lines, np.vstack(collector.rows)
 
 
-#: Stack marker of a skipped hidden subtree (no tag is named so).
-_HIDDEN = "#hidden"
+#: Stack marker of a skipped subtree, hidden or of a SKIP_TAGS tag (no tag is named so).
+_SKIPPED = "#skipped"
 #: A page that shows no block this long hides its text for scripts to reveal.
 _PARAGRAPH_CHARS = 100
 

@@ -35,9 +35,13 @@ class GoldPage:
             return handle.read()
 
 
+def page_digest(corpus: str, page_id: str) -> bytes:
+    """A fixed digest of a page's name: the split and per-page random streams derive from it."""
+    return hashlib.sha1(f"{corpus}/{page_id}".encode()).digest()
+
+
 def is_held_out(corpus: str, page_id: str) -> bool:
-    digest = hashlib.sha1(f"{corpus}/{page_id}".encode()).digest()
-    return int.from_bytes(digest[:4], "big") % 100 < HELD_OUT_PERCENT
+    return int.from_bytes(page_digest(corpus, page_id)[:4], "big") % 100 < HELD_OUT_PERCENT
 
 
 def corpora(data_dir: str | Path) -> list[str]:

@@ -10,7 +10,6 @@ synthetic news chrome around the body (see ``chrome.py``).
 
 from __future__ import annotations
 
-import hashlib
 import multiprocessing
 import random
 import sys
@@ -27,7 +26,7 @@ from cleaner.labels import Line, read_labelled
 from cleaner.page import Page
 from cleaner.training.align import align_lines_to_gold
 from cleaner.training.chrome import Story, add_chrome, story_of
-from cleaner.training.corpus import GoldPage
+from cleaner.training.corpus import GoldPage, page_digest
 from cleaner.training.render import render_html_text
 
 #: l3s-gn1 annotates more than the body; its classes map onto ours.
@@ -106,8 +105,7 @@ def labelled_rows(page: Page, labels: list[str], weight: float, group: int,
 
 def page_random(page: GoldPage) -> random.Random:
     """A random stream of its own for each page, so rows never depend on page order."""
-    seed = hashlib.sha1(f"{page.corpus}/{page.page_id}".encode()).digest()[:8]
-    return random.Random(int.from_bytes(seed, "big"))
+    return random.Random(int.from_bytes(page_digest(page.corpus, page.page_id)[:8], "big"))
 
 
 def corpus_page_rows(item: tuple[int, GoldPage, list[Story]]) -> Rows:
