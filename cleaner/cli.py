@@ -13,13 +13,14 @@ the run goes on; a worker that dies takes no other page down with it.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import multiprocessing
 import os
 import signal
 import sys
 from collections import Counter, deque
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import CancelledError, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 
@@ -162,11 +163,38 @@ def _internal(error: BaseException) -> str:
 _worker: PageWorker | None = None
 
 
+#: Signals a worker is born with blocked (see ``_signals_held``).
+_STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Block Ctrl-C and SIGTERM while worker processes are started.
+
+    A terminal sends Ctrl-C to every process of the group. A worker still
+    starting up has Python's default handler and would die of it, breaking
+    the pool. Blocked signals are inherited by the processes started here
+    (and by the fork server, whose children are the workers); a worker
+    unblocks them once its own handlers are set. In this process a signal
+    that came in the meantime is delivered when the block ends, not lost.
+    """
+    if not hasattr(signal, "pthread_sigmask"):  # Windows: no signal masks
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
 def _init_worker(model: LineModel, options: Options) -> None:
     """Load once per process; leave Ctrl-C to the main process; die cleanly on SIGTERM."""
     global _worker
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _die_on_sigterm)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
     one_thread()  # for the life of the process
     _worker = PageWorker(model, options)
 
@@ -313,7 +341,8 @@ class Run:
 
     def _submit(self, chunk: list[Job]) -> None:
         if chunk:
-            self.entries.append(_Entry(chunk, self._pool().submit(_run_chunk, chunk)))
+            with _signals_held():  # a submit may start a worker; the entry is kept either way
+                self.entries.append(_Entry(chunk, self._pool().submit(_run_chunk, chunk)))
 
     def _drain(self, final: bool) -> None:
         """Report finished entries from the front; block while too many are in flight."""
@@ -356,7 +385,9 @@ class Run:
             for job in entry.jobs:
                 solo = solo or _new_executor(1, self.model, self.options)
                 try:
-                    entry.outcomes += solo.submit(_run_chunk, [job]).result()
+                    with _signals_held():
+                        future = solo.submit(_run_chunk, [job])
+                    entry.outcomes += future.result()
                 except BrokenProcessPool:
                     entry.outcomes.append(Outcome(
                         job.display, "worker process died on this page (crash or out of memory)"))
@@ -368,35 +399,33 @@ class Run:
     def interrupt(self) -> None:
         """Stop starting pages; let the ones in progress finish and report them.
 
-        A second Ctrl-C stops the workers at once; each removes the
-        temporary file it was writing, so no partial output is left.
+        The pool itself cancels the chunks not yet handed to a worker
+        (cancelling them here instead makes Python 3.11's pool crash if a
+        worker dies meanwhile, and the run then hangs at exit). A second
+        Ctrl-C stops the workers at once; each removes the temporary file it
+        was writing, so no partial output is left.
         """
-        for entry in self.entries:
-            if entry.future is not None and entry.outcomes is None:
-                entry.future.cancel()
+        if self.executor is not None:
+            self.executor.shutdown(wait=False, cancel_futures=True)
         try:
-            if any(entry.outcomes is None and not entry.future.cancelled()
-                   for entry in self.entries if entry.future is not None):
+            if any(entry.future is not None and entry.future.running()
+                   for entry in self.entries):
                 self.reporter.message("interrupted; finishing the pages in progress "
                                       "(Ctrl-C again to stop at once)")
             while self.entries:
                 entry = self.entries.popleft()
                 if entry.outcomes is None:
                     assert entry.future is not None
-                    if entry.future.cancelled():
-                        continue
                     try:
                         entry.outcomes = entry.future.result()
-                    except BrokenProcessPool:
+                    except (CancelledError, BrokenProcessPool):
                         continue
                 for outcome in entry.outcomes:
                     self.reporter.outcome(outcome)
         except KeyboardInterrupt:
             for child in multiprocessing.active_children():
                 child.terminate()
-        if self.executor is not None:
-            self.executor.shutdown(wait=False, cancel_futures=True)
-            self.executor = None
+        self.executor = None
 
 
 def _new_executor(jobs: int, model: LineModel, options: Options) -> ProcessPoolExecutor:

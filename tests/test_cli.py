@@ -7,6 +7,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -360,6 +361,81 @@ def test_ctrl_c_stops_cleanly_and_a_resumed_run_completes_it(
     resumed = cli(inputs, "-o", tmp_path / "out", "--skip-existing")
     assert resumed.code == 0
     assert tree(tmp_path / "out") == reference
+
+
+_CTRL_C_WHILE_A_WORKER_STARTS = """
+import multiprocessing, os, signal, sys, time
+from cleaner import cli
+from cleaner.model import LineModel
+
+executor = cli._new_executor(1, LineModel.load(sys.argv[1]), cli.Options())
+with cli._signals_held():
+    future = executor.submit(signal.getsignal, signal.SIGINT)
+workers = multiprocessing.active_children()
+while not future.done():  # Ctrl-C after Ctrl-C, all through the worker's start-up
+    for worker in workers:
+        try:
+            os.kill(worker.pid, signal.SIGINT)
+        except ProcessLookupError:
+            pass
+    time.sleep(0.01)
+print(future.result().name)
+executor.shutdown()
+"""
+
+
+def test_a_worker_hit_by_ctrl_c_while_it_starts_survives(tiny_model_path: Path) -> None:
+    # A terminal's Ctrl-C reaches every worker; one still starting up used to die of it,
+    # which broke the pool (and, with Python 3.11, hung the interrupted run at exit).
+    done = subprocess.run([sys.executable, "-c", _CTRL_C_WHILE_A_WORKER_STARTS,
+                           str(tiny_model_path)], env=subprocess_env(), capture_output=True,
+                          text=True, timeout=180)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "SIG_IGN"  # and its handlers are in place once it runs
+
+
+_WORKER_DIES_AS_THE_RUN_IS_INTERRUPTED = """
+import multiprocessing, os, signal, sys, threading
+from cleaner import cli, files
+from cleaner.model import LineModel
+
+jobs = [job for job in files.plan_jobs([sys.argv[2]], sys.argv[3])]
+run = cli.Run(LineModel.load(sys.argv[1]), cli.Options(), 2, cli.Reporter(progress=False))
+for start in range(0, len(jobs), cli.CHUNK_FILES):
+    run._submit(jobs[start:start + cli.CHUNK_FILES])
+worker = multiprocessing.active_children()[0]
+# while the run waits for the pages in progress, a worker crashes (or meets the OOM killer)
+threading.Timer(0.1, os.kill, (worker.pid, signal.SIGKILL)).start()
+run.interrupt()
+written = sum(not name.startswith(".") for _, _, names in os.walk(sys.argv[3]) for name in names)
+print(run.reporter.summary.done, written)
+"""
+
+
+def test_a_worker_dying_while_the_run_is_interrupted_does_not_hang_it(
+        tiny_model_path: Path, tmp_path: Path, many: tuple[Path, dict]) -> None:
+    # With Python 3.11 the pool's manager thread crashed when the run had cancelled
+    # chunks itself and a worker then died; the process waited for that worker forever.
+    inputs, _ = many
+    done = subprocess.run([sys.executable, "-c", _WORKER_DIES_AS_THE_RUN_IS_INTERRUPTED,
+                           str(tiny_model_path), str(inputs), str(tmp_path / "out")],
+                          env=subprocess_env(), capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "Exception in thread" not in done.stderr
+    reported, written = map(int, done.stdout.split())
+    assert reported == written < 300
+
+
+@pytest.mark.skipif(not hasattr(signal, "pthread_sigmask"), reason="no signal masks")
+def test_ctrl_c_while_signals_are_held_comes_after_not_never() -> None:
+    from cleaner.cli import _signals_held
+
+    reached = False
+    with pytest.raises(KeyboardInterrupt):
+        with _signals_held():
+            os.kill(os.getpid(), signal.SIGINT)
+            reached = True
+    assert reached
 
 
 def test_kill_9_then_skip_existing_gives_the_same_tree(cli, tiny_model_path: Path,
