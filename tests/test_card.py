@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from cleaner.model import LineModel
+from cleaner.training import evaluate
 from cleaner.training.card import METRICS_HEADING, update_metrics, write_card
 
 
@@ -22,3 +23,14 @@ def test_card_names_the_data_and_metrics_are_replaced_not_appended(
     assert text.count(METRICS_HEADING) == 1
     assert "second report" in text and "first report" not in text
     assert text.startswith("# cleaner default model")
+
+
+def test_a_partial_eval_leaves_the_cards_full_report_alone(monkeypatch, tmp_path: Path) -> None:
+    # --skip-loo used to replace the card's report with the held-out half, losing the other.
+    monkeypatch.setattr(evaluate, "held_out_scores", lambda data, model: {})
+    monkeypatch.setattr(evaluate, "format_scores", lambda scores: "held-out table")
+    card = tmp_path / "MODEL_CARD.md"
+    card.write_text(f"# card\n\n{METRICS_HEADING}\n\nfull report\n", encoding="utf-8")
+    before = card.read_text(encoding="utf-8")
+    assert evaluate.main(["--skip-loo", "--model", str(tmp_path / "model.skops")]) == 0
+    assert card.read_text(encoding="utf-8") == before

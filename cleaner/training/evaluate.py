@@ -168,7 +168,9 @@ def main(argv: list[str] | None = None) -> int:
                    format_seed_report(leave_one_out(args.data, args.labelled))]
         print("\n".join(report[-2:]))
     card = Path(args.card) if args.card else Path(args.model).with_name("MODEL_CARD.md")
-    if card.exists():
+    if card.exists() and args.skip_loo:  # the card keeps its last full `make eval` report
+        print(f"{card} left as it is: --skip-loo gives part of the report", file=sys.stderr)
+    elif card.exists():
         from cleaner.training.card import update_metrics
 
         update_metrics(card, f"$ make eval  # {datetime.date.today()}\n" + "\n".join(report))
