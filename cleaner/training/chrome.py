@@ -207,11 +207,10 @@ def add_chrome(lines: list[str], labels: list[str], stories: list[Story],
     blocks: list[tuple[list[str], str]] = []
     if stories and rng.random() < CHANCES["related"]:
         blocks.append((related_block(stories, rng), "related"))
-    for kind, choices in (("promo", PROMOS), ("app", APPS), ("comments", COMMENTS)):
+    for kind, choices in (("promo", PROMOS), ("app", APPS), ("comments", COMMENTS),
+                          ("legal", LEGALS)):
         if rng.random() < CHANCES[kind]:
             blocks.append((_template_block(choices, rng), kind))
-    if rng.random() < CHANCES["legal"]:
-        blocks.append((_template_block(LEGALS, rng), "legal"))
     rng.shuffle(blocks)
     after_lines: list[str] = []
     after_labels: list[str] = []

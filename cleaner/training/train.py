@@ -11,6 +11,7 @@ deterministic: the same data gives the same model.
 from __future__ import annotations
 
 import argparse
+import ast
 import datetime
 import hashlib
 import sys
@@ -31,16 +32,33 @@ CORPUS_SAMPLE = 1.0
 KEEP_ITERATIONS = 300
 REASON_ITERATIONS = 100
 CACHE_DIR = Path("build/cache")
-_ROW_CODE = ("html_blocks.py", "deep_html.py", "page.py", "features.py", "decode.py",
-             "training/align.py", "training/metric.py", "training/chrome.py",
-             "training/render.py", "training/dataset.py", "training/corpus.py")
+PACKAGE = Path(__file__).resolve().parent.parent
+
+
+def row_code(start: str = "training/dataset.py") -> list[str]:
+    """The package files that shape corpus rows: dataset.py and every cleaner module it
+    imports, however deep. Derived, not listed, so a new module cannot be left out of
+    the cache key (a hand-kept list once missed two, and stale rows were reused)."""
+    found: set[str] = set()
+    todo = [start]
+    while todo:
+        name = todo.pop()
+        if name in found:
+            continue
+        found.add(name)
+        for node in ast.walk(ast.parse((PACKAGE / name).read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module == "cleaner":
+                todo += [f"{alias.name}.py" for alias in node.names
+                         if (PACKAGE / f"{alias.name}.py").exists()]
+            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("cleaner."):
+                todo.append(node.module.removeprefix("cleaner.").replace(".", "/") + ".py")
+    return sorted(found)
 
 
 def _cache_key(data_dir: Path) -> str:
     digest = hashlib.sha1()
-    package = Path(__file__).resolve().parent.parent
-    for name in _ROW_CODE:
-        digest.update((package / name).read_bytes())
+    for name in row_code():
+        digest.update((PACKAGE / name).read_bytes())
     for path in sorted(data_dir.glob("*/gold.jsonl")) + sorted(data_dir.glob("*/html")):
         stat = path.stat()
         digest.update(f"{path.relative_to(data_dir)}:{stat.st_size}:{stat.st_mtime_ns}".encode())
