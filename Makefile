@@ -2,7 +2,7 @@
 PYTHON ?= python3
 DATA ?= ../shared/data
 LABELLED ?= tests/fixtures/seeds
-MODEL ?= models/cleaner.skops
+MODEL ?= models/cleaner.npz
 FUZZ_SECONDS ?= 180
 
 .PHONY: install test train eval bench lint fuzz

@@ -33,7 +33,7 @@ class Cleaner:
         self.model = model if isinstance(model, LineModel) else LineModel.load(model)
         self.keep = frozenset(keep)
         self.input_format = input_format
-        self.body_threshold = float(self.model.metadata.get("body_threshold", 0.5))
+        self.body_threshold = self.model.body_threshold
 
     def page(self, page: PageInput | Page) -> Page:
         """Turn input into a :class:`Page` (bytes are decoded, HTML detected unless set)."""

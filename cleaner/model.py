@@ -1,31 +1,35 @@
-"""The line model: a gradient-boosted tree ensemble over line features.
+"""The line model: gradient-boosted tree ensembles over line features.
 
-Model files are skops archives, loaded with an explicit allow-list of types
-so that no code from the file ever runs; anything else in the file, a
-truncated file, or a model made for other features is refused with an error
-that names the file.
+Training fits scikit-learn estimators; the model keeps them as plain tree
+arrays (``cleaner.forest``), which predict without scikit-learn and without
+threads. A model file (``cleaner.model_file``) holds those arrays and a JSON
+header recording the format version, the name of every column each stage
+reads, the labels and the body threshold. Loading never runs code from the
+file, reads only bounded regular files, and validates everything the
+predictor relies on; anything else is a ModelError that names the file.
 """
 
 from __future__ import annotations
 
 import contextlib
-import io
+import math
 import os
-import zipfile
 from pathlib import Path
 
 import numpy as np
 
-from cleaner.features import FEATURE_NAMES, prediction_context
+from cleaner import model_file
+from cleaner.features import FEATURE_NAMES, PREDICTION_CONTEXT_FEATURES, prediction_context
+from cleaner.forest import Forest, ForestError
 from cleaner.labels import BLANK, BODY, LABELS
 
 FORMAT = "cleaner-line-model"
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 #: The keep model's second class: every label but body.
 DROP = "drop"
-#: The one type a cleaner model holds beyond what skops itself deems safe.
-TRUSTED_TYPES = ["sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor"]
-DEFAULT_MODEL_PATH = Path(__file__).resolve().parent.parent / "models" / "cleaner.skops"
+#: The three stages, in the order they run, as named in a model file.
+STAGES = ("keep", "context", "reason")
+DEFAULT_MODEL_PATH = Path(__file__).resolve().parent.parent / "models" / "cleaner.npz"
 
 
 class ModelError(RuntimeError):
@@ -37,13 +41,21 @@ def default_model_path() -> Path:
     return Path(os.environ.get("CLEANER_MODEL", DEFAULT_MODEL_PATH))
 
 
-def one_thread() -> contextlib.AbstractContextManager:
-    """Keep OpenMP/BLAS to one thread: the model is called on a few pages' lines at a
-    time, where thread start-up costs more than it saves (8x slower on two cores), and
-    parallel workers already use every core. The tree code is imported first: before
-    its OpenMP runtime is loaded, threadpoolctl finds nothing to limit."""
-    import sklearn.ensemble  # noqa: F401  (loads the OpenMP runtime)
+def stage_columns() -> dict[str, list[str]]:
+    """The columns each stage reads: the line features, then (second stage and reasons)
+    the first stage's predictions around the line."""
+    staged = [*FEATURE_NAMES, *PREDICTION_CONTEXT_FEATURES]
+    return {"keep": list(FEATURE_NAMES), "context": staged, "reason": staged}
 
+
+def one_thread() -> contextlib.AbstractContextManager:
+    """Keep the thread pools already loaded (BLAS, OpenMP) to one thread.
+
+    Prediction itself starts no threads (``cleaner.forest`` is plain numpy),
+    so this only guards against libraries a caller loaded; parallel workers
+    already use every core. It never imports scikit-learn, whose import would
+    cost the start-up time of every run.
+    """
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:
@@ -77,6 +89,10 @@ def make_estimator(max_iter: int, learning_rate: float = 0.1, random_state: int 
     )
 
 
+def _as_forest(estimator) -> Forest:
+    return estimator if isinstance(estimator, Forest) else Forest.from_estimator(estimator)
+
+
 class LineModel:
     """Three tree ensembles: keep (body) or drop, the same again in context, and why a line goes.
 
@@ -86,13 +102,15 @@ class LineModel:
     probabilities so that it learns how far to trust them. The reason model,
     which has many classes, learns only from the dropped lines. Probabilities
     combine as p(body) and (1 - p(body)) * p(reason).
+
+    The stages are :class:`~cleaner.forest.Forest` tree arrays; fitted
+    scikit-learn estimators passed in are exported to them. A line is body
+    when p(body) reaches ``body_threshold`` (by default the metadata's
+    ``body_threshold``, else 0.5).
     """
 
     def __init__(self, keep_estimator, context_estimator, reason_estimator,
-                 metadata: dict | None = None) -> None:
-        self.keep_estimator = keep_estimator
-        self.context_estimator = context_estimator
-        self.reason_estimator = reason_estimator
+                 metadata: dict | None = None, body_threshold: float | None = None) -> None:
         self.metadata = dict(metadata or {})
         for estimator in (keep_estimator, context_estimator):
             if [str(c) for c in estimator.classes_] != [BODY, DROP]:
@@ -101,7 +119,27 @@ class LineModel:
         unknown = set(reasons) - set(LABELS) | (set(reasons) & {BODY, BLANK})
         if unknown:
             raise ModelError(f"reason model predicts labels it must not: {sorted(unknown)}")
+        self.keep_estimator = _as_forest(keep_estimator)
+        self.context_estimator = _as_forest(context_estimator)
+        self.reason_estimator = _as_forest(reason_estimator)
+        columns = stage_columns()
+        for stage, forest in zip(STAGES, self.stages, strict=True):
+            if forest.n_features != len(columns[stage]):
+                raise ModelError(f"{stage} stage reads {forest.n_features} columns, this "
+                                 f"cleaner computes {len(columns[stage])}; retrain with "
+                                 "`make train`")
         self.labels: list[str] = [BODY, *reasons]
+        if body_threshold is None:
+            body_threshold = self.metadata.get("body_threshold", 0.5)
+        if (isinstance(body_threshold, bool) or not isinstance(body_threshold, (int, float))
+                or not math.isfinite(body_threshold) or not 0.0 <= body_threshold <= 1.0):
+            raise ModelError(f"body_threshold must be a number from 0 to 1, "
+                             f"not {body_threshold!r}")
+        self.body_threshold = float(body_threshold)
+
+    @property
+    def stages(self) -> tuple[Forest, Forest, Forest]:
+        return self.keep_estimator, self.context_estimator, self.reason_estimator
 
     @classmethod
     def fit(cls, features: np.ndarray, labels: np.ndarray, pages: np.ndarray | None = None,
@@ -175,9 +213,12 @@ class LineModel:
         return np.hstack([body, (1.0 - body) * self.reason_estimator.predict_proba(staged)])
 
     def predict(self, features: np.ndarray, lengths: list[int] | None = None,
-                body_threshold: float = 0.5) -> tuple[np.ndarray, np.ndarray]:
-        """Label and its probability per row: body when p(body) reaches the threshold,
-        else the likeliest reason. Reasons are computed only for dropped rows."""
+                body_threshold: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Label and its probability per row: body when p(body) reaches the threshold
+        (the model's own by default), else the likeliest reason. Reasons are computed
+        only for dropped rows."""
+        if body_threshold is None:
+            body_threshold = self.body_threshold
         labels = np.full(len(features), BODY, dtype=object)
         if len(features) == 0:
             return labels, np.ones(0)
@@ -192,23 +233,28 @@ class LineModel:
         return labels, probability
 
     def to_bytes(self) -> bytes:
-        import skops.io as sio
-
-        payload = {
-            "format": FORMAT, "format_version": FORMAT_VERSION,
-            "feature_names": list(FEATURE_NAMES), "labels": self.labels,
-            "metadata": self.metadata, "keep_estimator": self.keep_estimator,
-            "context_estimator": self.context_estimator, "reason_estimator": self.reason_estimator,
+        """The model file: tree arrays per stage and a JSON header (see the module doc)."""
+        columns = stage_columns()
+        header = {
+            "format": FORMAT, "format_version": FORMAT_VERSION, "labels": self.labels,
+            "body_threshold": self.body_threshold, "metadata": self.metadata,
+            "stages": {stage: {"classes": forest.classes, "link": forest.link,
+                               "feature_names": columns[stage]}
+                       for stage, forest in zip(STAGES, self.stages, strict=True)},
         }
-        return sio.dumps(payload)
+        arrays = {f"{stage}.{name}": array
+                  for stage, forest in zip(STAGES, self.stages, strict=True)
+                  for name, array in forest.arrays.items()}
+        return model_file.pack(arrays, header)
 
     def save(self, path: str | Path) -> None:
         """Write atomically, so an interrupted training never leaves half a model."""
         path = Path(path)
+        data = self.to_bytes()
         path.parent.mkdir(parents=True, exist_ok=True)
         temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         try:
-            temporary.write_bytes(self.to_bytes())
+            temporary.write_bytes(data)
             os.replace(temporary, path)
         except BaseException:
             temporary.unlink(missing_ok=True)
@@ -216,56 +262,76 @@ class LineModel:
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> LineModel:
+        """Load a model file (default: ``$CLEANER_MODEL`` or the shipped model)."""
         path = Path(path) if path is not None else default_model_path()
         try:
-            data = path.read_bytes()
+            data = model_file.read_file(path)
         except FileNotFoundError:
             raise ModelError(
                 f"{path}: model file not found (run `make train` or pass --model)") from None
+        except model_file.ModelFileError as error:
+            raise ModelError(f"{path}: cannot use as a model file: {error}") from None
         except OSError as error:
             raise ModelError(f"{path}: cannot read model file: {error.strerror or error}") from None
         return cls.from_bytes(data, str(path))
 
     @classmethod
     def from_bytes(cls, data: bytes, source: str = "<bytes>") -> LineModel:
-        import skops.io as sio
-
-        if not zipfile.is_zipfile(io.BytesIO(data)):
-            raise ModelError(f"{source}: not a cleaner model file (not a skops archive)")
+        """A model from the bytes of a model file; ModelError naming ``source`` if unusable."""
         try:
-            untrusted = set(sio.get_untrusted_types(data=data)) - set(TRUSTED_TYPES)
-        except Exception as error:  # skops raises many kinds on damaged archives
-            raise ModelError(
-                f"{source}: corrupt model file ({type(error).__name__}: {error})") from None
-        if untrusted:
-            raise ModelError(
-                f"{source}: refusing to load types a cleaner model never contains: "
-                f"{sorted(untrusted)}"
-            )
-        try:
-            payload = sio.loads(data, trusted=TRUSTED_TYPES)
-        except Exception as error:
-            raise ModelError(f"{source}: corrupt or incompatible model file "
-                             f"({type(error).__name__}: {error})") from None
-        if not isinstance(payload, dict) or payload.get("format") != FORMAT:
-            raise ModelError(f"{source}: not a cleaner model file")
-        if payload.get("format_version") != FORMAT_VERSION:
-            raise ModelError(f"{source}: model format version {payload.get('format_version')!r}, "
-                             f"this cleaner reads version {FORMAT_VERSION}; "
-                             "retrain with `make train`")
-        if payload.get("feature_names") != list(FEATURE_NAMES):
-            raise ModelError(f"{source}: model was trained on other features than this cleaner "
-                             f"computes; retrain with `make train`")
-        metadata = payload.get("metadata")
-        if metadata is not None and not isinstance(metadata, dict):
-            raise ModelError(f"{source}: model metadata is not a mapping")
-        try:
-            return cls(payload["keep_estimator"], payload["context_estimator"],
-                       payload["reason_estimator"], metadata)
-        except (KeyError, AttributeError) as error:
-            raise ModelError(f"{source}: incomplete model file ({error})") from None
-        except ModelError as error:
+            arrays, header = model_file.unpack(data)
+        except model_file.ModelFileError as error:
             raise ModelError(f"{source}: {error}") from None
+        try:
+            return cls._from_parts(arrays, header)
+        except (ModelError, ForestError) as error:
+            raise ModelError(f"{source}: {error}") from None
+
+    @classmethod
+    def _from_parts(cls, arrays: dict[str, np.ndarray], header: dict) -> LineModel:
+        if header.get("format") != FORMAT:
+            raise ModelError("not a cleaner model file")
+        version = header.get("format_version")
+        if version != FORMAT_VERSION or isinstance(version, bool):
+            raise ModelError(f"model format version {version!r}, this cleaner reads version "
+                             f"{FORMAT_VERSION}; retrain with `make train`")
+        stages = header.get("stages")
+        if not isinstance(stages, dict) or set(stages) != set(STAGES):
+            raise ModelError(f"header must describe the stages {list(STAGES)}")
+        columns = stage_columns()
+        forests = []
+        for stage in STAGES:
+            spec = stages[stage]
+            if not isinstance(spec, dict):
+                raise ModelError(f"{stage} stage: description is not a mapping")
+            if spec.get("feature_names") != columns[stage]:
+                raise ModelError(f"{stage} stage was trained on other columns than this "
+                                 "cleaner computes (names or order differ); retrain with "
+                                 "`make train`")
+            classes, link = spec.get("classes"), spec.get("link")
+            if not isinstance(classes, list) or not all(isinstance(c, str) for c in classes):
+                raise ModelError(f"{stage} stage: classes must be a list of strings")
+            if stage != "reason" and classes != [BODY, DROP]:
+                raise ModelError("keep models must predict exactly body/drop")
+            prefix = f"{stage}."
+            stage_arrays = {name.removeprefix(prefix): array for name, array in arrays.items()
+                            if name.startswith(prefix)}
+            try:
+                forests.append(Forest(classes, link, len(columns[stage]), stage_arrays))
+            except ForestError as error:
+                raise ModelError(f"{stage} stage: {error}") from None
+        if any(not name.startswith(tuple(f"{s}." for s in STAGES)) for name in arrays):
+            raise ModelError("unexpected arrays in the model file")
+        metadata = header.get("metadata", {})
+        if not isinstance(metadata, dict):
+            raise ModelError("model metadata is not a mapping")
+        threshold = header.get("body_threshold")
+        if threshold is None:
+            raise ModelError("no body_threshold")
+        model = cls(*forests, metadata, body_threshold=threshold)
+        if header.get("labels") != model.labels:
+            raise ModelError("labels in the header do not match the reason stage's classes")
+        return model
 
 
 __all__ = ["LineModel", "ModelError", "default_model_path", "one_thread"]

@@ -57,7 +57,7 @@ def train_tiny_model() -> LineModel:
 @pytest.fixture(scope="session")
 def tiny_model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Path of a saved tiny model, trained once per test session."""
-    path = tmp_path_factory.mktemp("model") / "tiny.skops"
+    path = tmp_path_factory.mktemp("model") / "tiny.npz"
     train_tiny_model().save(path)
     return path
 

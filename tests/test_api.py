@@ -82,8 +82,8 @@ def test_model_from_a_path(tiny_model_path: Path) -> None:
 
 
 def test_missing_model_is_a_model_error_naming_the_file(tmp_path: Path) -> None:
-    with pytest.raises(ModelError, match="nowhere.skops: model file not found"):
-        Cleaner(tmp_path / "nowhere.skops")
+    with pytest.raises(ModelError, match="nowhere.npz: model file not found"):
+        Cleaner(tmp_path / "nowhere.npz")
 
 
 def test_model_from_environment(tiny_model_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

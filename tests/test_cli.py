@@ -150,16 +150,16 @@ def test_missing_model_is_a_clear_error(pages: Path, tmp_path: Path, capsys) -> 
     from cleaner.cli import main
 
     code = main(["clean", str(pages), "-o", str(tmp_path / "out"),
-                 "--model", str(tmp_path / "none.skops")])
+                 "--model", str(tmp_path / "none.npz")])
     assert code == 2
-    assert capsys.readouterr().err == (f"cleaner: {tmp_path}/none.skops: model file not found "
+    assert capsys.readouterr().err == (f"cleaner: {tmp_path}/none.npz: model file not found "
                                        "(run `make train` or pass --model)\n")
 
 
 def test_corrupt_model_is_a_clear_error(pages: Path, tmp_path: Path, capsys) -> None:
     from cleaner.cli import main
 
-    model = tmp_path / "bad.skops"
+    model = tmp_path / "bad.npz"
     model.write_bytes(b"PK\x03\x04 this is not a model")
     code = main(["clean", str(pages), "-o", str(tmp_path / "out"), "--model", str(model)])
     err = capsys.readouterr().err

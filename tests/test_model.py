@@ -9,7 +9,6 @@ a model with several reasons.
 
 from __future__ import annotations
 
-import collections
 import io
 import os
 import pickle
@@ -20,20 +19,18 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import skops.io as sio
 from conftest import PAGES, rule_label
 from threadpoolctl import threadpool_limits
 
 from cleaner import model as model_module
+from cleaner import model_file
 from cleaner.decode import decode_bytes
 from cleaner.features import FEATURE_NAMES, page_features
 from cleaner.html_blocks import STRUCTURE_FEATURES
 from cleaner.labels import BODY
 from cleaner.model import (
     DROP,
-    FORMAT,
     FORMAT_VERSION,
-    TRUSTED_TYPES,
     LineModel,
     ModelError,
     default_model_path,
@@ -107,9 +104,13 @@ def any_model(request: pytest.FixtureRequest, tiny_model: LineModel,
     return tiny_model if request.param == "tiny" else reason_model
 
 
-def payload_of(model: LineModel) -> dict:
-    """The dictionary a model file holds (see ``LineModel.to_bytes``)."""
-    return sio.loads(model.to_bytes(), trusted=TRUSTED_TYPES)
+def parts_of(model: LineModel) -> tuple[dict[str, np.ndarray], dict]:
+    """The arrays and the JSON header a model file holds (see ``LineModel.to_bytes``)."""
+    return model_file.unpack(model.to_bytes())
+
+
+def packed(arrays: dict[str, np.ndarray], header: dict) -> bytes:
+    return model_file.pack(arrays, header)
 
 
 def write(path: Path, data: bytes) -> Path:
@@ -136,8 +137,8 @@ def test_reason_model_has_three_reasons(reason_model: LineModel) -> None:
 def test_save_load_round_trip_gives_identical_probabilities_and_labels(
         any_model: LineModel, rows: tuple[np.ndarray, list[int]], tmp_path: Path) -> None:
     features, lengths = rows
-    any_model.save(tmp_path / "model.skops")
-    loaded = LineModel.load(tmp_path / "model.skops")
+    any_model.save(tmp_path / "model.npz")
+    loaded = LineModel.load(tmp_path / "model.npz")
     assert loaded.labels == any_model.labels
     assert loaded.metadata == any_model.metadata
     np.testing.assert_array_equal(loaded.predict_proba(features, lengths),
@@ -153,25 +154,25 @@ def test_metadata_survives_the_round_trip(tiny_model: LineModel, tmp_path: Path)
     metadata = {"body_threshold": 0.4, "trained": "2024-05-01", "corpora": ["a", "b"]}
     model = LineModel(tiny_model.keep_estimator, tiny_model.context_estimator,
                       tiny_model.reason_estimator, metadata)
-    model.save(tmp_path / "model.skops")
-    assert LineModel.load(tmp_path / "model.skops").metadata == metadata
+    model.save(tmp_path / "model.npz")
+    assert LineModel.load(tmp_path / "model.npz").metadata == metadata
 
 
 def test_save_creates_missing_directories(tiny_model: LineModel, tmp_path: Path) -> None:
-    tiny_model.save(tmp_path / "a" / "b" / "model.skops")
-    assert LineModel.load(tmp_path / "a" / "b" / "model.skops").labels == tiny_model.labels
+    tiny_model.save(tmp_path / "a" / "b" / "model.npz")
+    assert LineModel.load(tmp_path / "a" / "b" / "model.npz").labels == tiny_model.labels
 
 
 def test_save_leaves_no_temporary_file(tiny_model: LineModel, tmp_path: Path) -> None:
-    tiny_model.save(tmp_path / "model.skops")
-    tiny_model.save(tmp_path / "model.skops")  # and again, over the first
-    assert sorted(os.listdir(tmp_path)) == ["model.skops"]
+    tiny_model.save(tmp_path / "model.npz")
+    tiny_model.save(tmp_path / "model.npz")  # and again, over the first
+    assert sorted(os.listdir(tmp_path)) == ["model.npz"]
 
 
 def test_save_replaces_the_target_only_when_the_new_file_is_complete(
         tiny_model: LineModel, reason_model: LineModel, tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
-    target = tmp_path / "model.skops"
+    target = tmp_path / "model.npz"
     target.write_bytes(b"the old model")
     new_bytes = reason_model.to_bytes()
     seen = []
@@ -189,12 +190,12 @@ def test_save_replaces_the_target_only_when_the_new_file_is_complete(
     assert old == b"the old model"
     assert LineModel.from_bytes(written).labels == LineModel.from_bytes(new_bytes).labels
     assert LineModel.load(target).labels == reason_model.labels
-    assert sorted(os.listdir(tmp_path)) == ["model.skops"]
+    assert sorted(os.listdir(tmp_path)) == ["model.npz"]
 
 
 def test_a_failed_save_keeps_the_old_model(tiny_model: LineModel, tmp_path: Path,
                                            monkeypatch: pytest.MonkeyPatch) -> None:
-    target = tmp_path / "model.skops"
+    target = tmp_path / "model.npz"
     tiny_model.save(target)
     before = target.read_bytes()
 
@@ -211,146 +212,132 @@ def test_a_failed_save_keeps_the_old_model(tiny_model: LineModel, tmp_path: Path
 
 
 def test_missing_file(tmp_path: Path) -> None:
-    message = load_error(tmp_path / "nowhere.skops")
+    message = load_error(tmp_path / "nowhere.npz")
     assert "model file not found" in message
 
 
 def test_directory_instead_of_a_file(tmp_path: Path) -> None:
-    (tmp_path / "model.skops").mkdir()
-    assert "cannot read model file" in load_error(tmp_path / "model.skops")
+    (tmp_path / "model.npz").mkdir()
+    assert "a directory" in load_error(tmp_path / "model.npz")
 
 
 def test_non_zip_file(tmp_path: Path) -> None:
-    path = write(tmp_path / "model.skops", b"body\tThis is a labelled page, not a model.\n")
-    assert "not a cleaner model file (not a skops archive)" in load_error(path)
+    path = write(tmp_path / "model.npz", b"body\tThis is a labelled page, not a model.\n")
+    assert "not a cleaner model file (not a zip archive" in load_error(path)
 
 
 def test_empty_file(tmp_path: Path) -> None:
-    assert "not a skops archive" in load_error(write(tmp_path / "model.skops", b""))
+    assert "not a zip archive" in load_error(write(tmp_path / "model.npz", b""))
 
 
 def test_truncated_file(tiny_model: LineModel, tmp_path: Path) -> None:
     data = tiny_model.to_bytes()
-    path = write(tmp_path / "model.skops", data[: len(data) // 2])
-    assert "not a cleaner model file (not a skops archive)" in load_error(path)
+    path = write(tmp_path / "model.npz", data[: len(data) // 2])
+    assert "not a cleaner model file (not a zip archive" in load_error(path)
 
 
 def test_damaged_archive_member(tiny_model: LineModel, tmp_path: Path) -> None:
     """The zip directory is intact but a member's bytes are not: the CRC check catches it."""
     data = bytearray(tiny_model.to_bytes())
     with zipfile.ZipFile(io.BytesIO(bytes(data))) as archive:
-        member = archive.getinfo("schema.json")
+        member = archive.getinfo("keep.threshold.npy")
     start = member.header_offset
     name_length, extra_length = struct.unpack("<HH", data[start + 26:start + 30])
     body = start + 30 + name_length + extra_length
     for i in range(body, body + min(member.compress_size, 64)):
         data[i] ^= 0x55
-    message = load_error(write(tmp_path / "model.skops", bytes(data)))
+    message = load_error(write(tmp_path / "model.npz", bytes(data)))
     assert "corrupt model file" in message
 
 
-def test_zip_that_is_not_a_skops_archive(tmp_path: Path) -> None:
-    path = tmp_path / "model.skops"
+def test_zip_that_is_not_a_model(tmp_path: Path) -> None:
+    path = tmp_path / "model.npz"
     with zipfile.ZipFile(path, "w") as archive:
         archive.writestr("readme.txt", "hello")
-    assert "corrupt model file" in load_error(path)
+    assert "not a cleaner model file (no model.json)" in load_error(path)
 
 
-class Tripwire:
-    """A type no model holds; records every attempt to rebuild an instance."""
-
-    rebuilt: list[object] = []
-
-    def __init__(self) -> None:
-        self.armed = True
-
-    def __setstate__(self, state: dict) -> None:
-        Tripwire.rebuilt.append(state)
-        self.__dict__.update(state)
-
-
-class SneakyDict(collections.OrderedDict):
-    """An OrderedDict subclass: skops does not trust it, so neither may the loader."""
+def test_a_pickled_array_is_refused_unread(tiny_model: LineModel, tmp_path: Path) -> None:
+    arrays, header = parts_of(tiny_model)
+    arrays["keep.value"] = np.array([os.system], dtype=object)
+    buffer = io.BytesIO(packed({}, header))
+    with zipfile.ZipFile(buffer, "a") as archive:
+        for name, array in arrays.items():
+            member = io.BytesIO()
+            np.save(member, array, allow_pickle=True)
+            archive.writestr(f"{name}.npy", member.getvalue())
+    message = load_error(write(tmp_path / "model.npz", buffer.getvalue()))
+    assert "unreadable array 'keep.value.npy'" in message
 
 
-@pytest.mark.parametrize("intruder", [Tripwire, SneakyDict], ids=["object", "dict-subclass"])
-def test_archive_with_an_untrusted_type_is_refused(intruder: type, tmp_path: Path) -> None:
-    data = sio.dumps({"format": FORMAT, "x": intruder()})
-    type_name = f"{intruder.__module__}.{intruder.__qualname__}"
-    assert sio.get_untrusted_types(data=data) == [type_name]
-    message = load_error(write(tmp_path / "model.skops", data))
-    assert "refusing to load types" in message
-    assert type_name in message
-
-
-def test_untrusted_object_is_never_rebuilt(tmp_path: Path) -> None:
-    data = sio.dumps({"format": FORMAT, "x": Tripwire()})
-    Tripwire.rebuilt.clear()
-    load_error(write(tmp_path / "model.skops", data))
-    assert Tripwire.rebuilt == []
-    # The tripwire works: loading it as trusted does rebuild it.
-    sio.loads(data, trusted=[f"{Tripwire.__module__}.Tripwire"])
-    assert Tripwire.rebuilt == [{"armed": True}]
-
-
-def test_function_hidden_in_a_trusted_pipeline_is_refused(tiny_model: LineModel,
-                                                          tmp_path: Path) -> None:
-    """A Pipeline is a type skops trusts, but a function inside it is not."""
-    from sklearn.pipeline import Pipeline
-    from sklearn.preprocessing import FunctionTransformer
-
-    payload = payload_of(tiny_model)
-    payload["keep_estimator"] = Pipeline([("run", FunctionTransformer(os.system))])
-    message = load_error(write(tmp_path / "model.skops", sio.dumps(payload)))
-    assert "refusing to load types" in message
-    assert "system" in message
-
-
-@pytest.mark.parametrize("version", [1, 3, "2", None])
+@pytest.mark.parametrize("version", [1, 2, 4, "3", None, True])
 def test_wrong_format_version(tiny_model: LineModel, tmp_path: Path, version: object) -> None:
-    payload = payload_of(tiny_model)
-    payload["format_version"] = version
-    message = load_error(write(tmp_path / "model.skops", sio.dumps(payload)))
+    arrays, header = parts_of(tiny_model)
+    header["format_version"] = version
+    message = load_error(write(tmp_path / "model.npz", packed(arrays, header)))
     assert f"model format version {version!r}" in message
     assert f"reads version {FORMAT_VERSION}" in message
     assert "retrain" in message
 
 
-@pytest.mark.parametrize("change", ["one-missing", "one-extra", "renamed", "reordered"])
-def test_other_feature_names(tiny_model: LineModel, tmp_path: Path, change: str) -> None:
-    names = list(FEATURE_NAMES)
+def test_the_shipped_skops_format_is_refused_with_advice(tmp_path: Path) -> None:
+    """A format-2 file (a skops zip) is not read as something else."""
+    path = tmp_path / "old.skops"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("schema.json", '{"__class__": "dict"}')
+    assert "no model.json" in load_error(path)
+
+
+@pytest.mark.parametrize("stage", ["keep", "context", "reason"])
+@pytest.mark.parametrize("change", ["one-missing", "one-extra", "renamed", "reordered",
+                                    "context-reordered"])
+def test_other_column_names(tiny_model: LineModel, tmp_path: Path, stage: str,
+                            change: str) -> None:
+    """Every column each stage reads is checked, the second stage's context columns too."""
+    arrays, header = parts_of(tiny_model)
+    names = header["stages"][stage]["feature_names"]
     if change == "one-missing":
         names.pop()
     elif change == "one-extra":
         names.append("stopword_density")
     elif change == "renamed":
         names[0] = "log_characters"
-    else:
+    elif change == "reordered":
         names[0], names[1] = names[1], names[0]
-    payload = payload_of(tiny_model)
-    payload["feature_names"] = names
-    message = load_error(write(tmp_path / "model.skops", sio.dumps(payload)))
-    assert "trained on other features than this cleaner computes" in message
+    elif stage == "keep":
+        pytest.skip("the first stage reads no context columns")
+    else:
+        names[-1], names[-2] = names[-2], names[-1]
+    message = load_error(write(tmp_path / "model.npz", packed(arrays, header)))
+    assert f"{stage} stage was trained on other columns than this cleaner computes" in message
 
 
 def test_other_format_name(tiny_model: LineModel, tmp_path: Path) -> None:
-    payload = payload_of(tiny_model)
-    payload["format"] = "someone-elses-model"
-    assert load_error(write(tmp_path / "m.skops", sio.dumps(payload))).endswith(
+    arrays, header = parts_of(tiny_model)
+    header["format"] = "someone-elses-model"
+    assert load_error(write(tmp_path / "m.npz", packed(arrays, header))).endswith(
         "not a cleaner model file")
 
 
-def test_skops_archive_of_something_else(tmp_path: Path) -> None:
-    path = write(tmp_path / "m.skops", sio.dumps([1, 2, 3]))
-    assert load_error(path).endswith("not a cleaner model file")
+def test_header_of_something_else(tmp_path: Path) -> None:
+    path = tmp_path / "m.npz"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("model.json", "[1, 2, 3]")
+    assert load_error(path).endswith("model.json is not a JSON object")
 
 
-def test_missing_estimator(tiny_model: LineModel, tmp_path: Path) -> None:
-    payload = payload_of(tiny_model)
-    del payload["reason_estimator"]
-    message = load_error(write(tmp_path / "m.skops", sio.dumps(payload)))
-    assert "incomplete model file" in message
-    assert "reason_estimator" in message
+def test_missing_stage_array(tiny_model: LineModel, tmp_path: Path) -> None:
+    arrays, header = parts_of(tiny_model)
+    del arrays["reason.value"]
+    message = load_error(write(tmp_path / "m.npz", packed(arrays, header)))
+    assert "reason stage: missing array 'value'" in message
+
+
+def test_extra_array(tiny_model: LineModel, tmp_path: Path) -> None:
+    arrays, header = parts_of(tiny_model)
+    arrays["payload"] = np.zeros(3)
+    message = load_error(write(tmp_path / "m.npz", packed(arrays, header)))
+    assert "unexpected arrays" in message
 
 
 def test_loader_never_unpickles(tiny_model_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -568,18 +555,19 @@ def test_drop_is_the_keep_models_second_class(tiny_model: LineModel) -> None:
 
 def test_mismatched_estimators_error_names_the_file(reason_model: LineModel,
                                                     tmp_path: Path) -> None:
-    payload = payload_of(reason_model)
-    payload["keep_estimator"] = payload["reason_estimator"]
-    message = load_error(write(tmp_path / "m.skops", sio.dumps(payload)))
+    arrays, header = parts_of(reason_model)
+    header["stages"]["keep"]["classes"] = header["stages"]["reason"]["classes"]
+    message = load_error(write(tmp_path / "m.npz", packed(arrays, header)))
     assert "body/drop" in message
 
 
 @pytest.mark.parametrize("metadata", ["abc", 5])
 def test_metadata_that_is_not_a_dict_is_refused(tiny_model: LineModel, tmp_path: Path,
                                                 metadata: object) -> None:
-    payload = payload_of(tiny_model)
-    payload["metadata"] = metadata
-    load_error(write(tmp_path / "m.skops", sio.dumps(payload)))
+    arrays, header = parts_of(tiny_model)
+    header["metadata"] = metadata
+    assert "metadata is not a mapping" in load_error(
+        write(tmp_path / "m.npz", packed(arrays, header)))
 
 
 def test_fit_with_only_body_lines_is_a_clear_error() -> None:
@@ -597,21 +585,23 @@ def test_a_failed_write_leaves_no_temporary_file(tiny_model: LineModel, tmp_path
 
     monkeypatch.setattr(Path, "write_bytes", disk_full)
     with pytest.raises(OSError):
-        tiny_model.save(tmp_path / "model.skops")
+        tiny_model.save(tmp_path / "model.npz")
     assert os.listdir(tmp_path) == []
 
 
-def test_one_thread_limits_openmp_even_before_sklearn_is_imported() -> None:
+def test_loading_and_predicting_never_import_sklearn(tiny_model_path: Path) -> None:
+    """scikit-learn costs a second of start-up and an OpenMP pool; prediction needs neither."""
     import subprocess
     import sys
 
-    code = ("from cleaner.model import one_thread\n"
-            "one_thread()\n"
-            "from threadpoolctl import threadpool_info\n"
-            "print(sorted({i['num_threads'] for i in threadpool_info()"
-            " if i['user_api'] == 'openmp'}))\n")
-    env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
-    env["PYTHONPATH"] = str(Path(__file__).resolve().parent.parent)
+    code = ("import sys, numpy as np\n"
+            "from cleaner.model import LineModel, one_thread\n"
+            "from cleaner.features import FEATURE_NAMES\n"
+            "with one_thread():\n"
+            f"    model = LineModel.load({str(tiny_model_path)!r})\n"
+            "    model.predict(np.zeros((3, len(FEATURE_NAMES)), np.float32))\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('sklearn', 'skops')))\n")
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parent.parent))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          env=env, check=True).stdout
-    assert out.strip() == "[1]"
+    assert out.strip() == "[]"

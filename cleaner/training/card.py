@@ -16,12 +16,12 @@ def write_card(path: str | Path, model: LineModel, data_dir: str | Path) -> None
     lines = [
         "# cleaner default model",
         "",
-        f"- File: `{Path(path).with_name('cleaner.skops').name}` "
-        "(skops; loads without running code)",
+        "- File: `cleaner.npz` (tree arrays and a JSON header; loads without running code, "
+        "predicts without scikit-learn)",
         f"- Trained: {meta.get('trained')} with scikit-learn {sklearn.__version__}, "
         f"Python {platform.python_version()}",
         "- Command: `make train` (`python -m cleaner.training.train --data ../shared/data "
-        "--labelled tests/fixtures/seeds --model models/cleaner.skops`)",
+        "--labelled tests/fixtures/seeds --model models/cleaner.npz`)",
         f"- Labels it predicts: {', '.join(model.labels)} (plus `blank`, by rule)",
         "",
         "## Data",
@@ -49,7 +49,7 @@ def write_card(path: str | Path, model: LineModel, data_dir: str | Path) -> None
         "lines and of the whole page (out-of-fold during training).",
         f"- Reason model: gradient-boosted trees over the dropped labels, "
         f"{meta.get('reason_iterations')} rounds.",
-        f"- A line is body when p(body) >= {meta.get('body_threshold')}.",
+        f"- A line is body when p(body) >= {model.body_threshold}.",
     ]
     Path(path).write_text("\n".join(lines) + "\n", encoding="utf-8")
 

@@ -111,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", default="../shared/data", help="folder of gold-text corpora")
     parser.add_argument("--labelled", default="tests/fixtures/seeds",
                         help="folder searched for hand-labelled *.labels.tsv pages")
-    parser.add_argument("--model", default="models/cleaner.skops", help="model file to write")
+    parser.add_argument("--model", default="models/cleaner.npz", help="model file to write")
     parser.add_argument("--card", default=None, help="model card to write (default: beside model)")
     args = parser.parse_args(argv)
 
