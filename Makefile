@@ -27,3 +27,4 @@ lint:
 
 fuzz:
 	$(PYTHON) tests/fuzz_reader.py --seconds $(FUZZ_SECONDS)
+	$(PYTHON) tests/fuzz_model.py --seconds $(FUZZ_SECONDS)
