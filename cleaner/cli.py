@@ -24,7 +24,7 @@ from concurrent.futures import CancelledError, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 
-from cleaner import files
+from cleaner import files, report
 from cleaner.api import Cleaner
 from cleaner.files import InputError, Job, Limits, Problem
 from cleaner.labels import BLANK, BODY, LABELS, Line, format_labelled
@@ -50,6 +50,7 @@ class Options:
     probabilities: bool = False
     overwrite: bool = False
     limits: Limits = field(default_factory=Limits)
+    review: bool = False  # send each page's labelled lines back for --report
 
 
 @dataclass
@@ -61,6 +62,7 @@ class Outcome:
     kept: int = 0
     dropped: Counter = field(default_factory=Counter)
     status: str = "done"  # done, failed, skipped (not reported one by one), note
+    review: report.PageReview | None = None
 
     def __post_init__(self) -> None:
         if self.error is not None and self.status == "done":
@@ -149,7 +151,9 @@ class PageWorker:
         except OSError as error:
             reason = error.strerror or str(error)
             return Outcome(job.display, f"cannot write {files.display_path(job.output)}: {reason}")
-        return Outcome(job.display, None, kept, dropped)
+        review = (report.review_page(job.display, page.kind, lines, self.cleaner.keep)
+                  if self.options.review else None)
+        return Outcome(job.display, None, kept, dropped, review=review)
 
 
 def _internal(error: BaseException) -> str:
@@ -246,8 +250,9 @@ class _Entry:
 class Reporter:
     """Messages and the progress bar on stderr; the summary it adds up."""
 
-    def __init__(self, progress: bool) -> None:
+    def __init__(self, progress: bool, report: report.ReportCollector | None = None) -> None:
         self.summary = Summary()
+        self.report = report
         self.bar = None
         if progress:
             import tqdm
@@ -264,6 +269,8 @@ class Reporter:
     def outcome(self, outcome: Outcome) -> None:
         if outcome.status in ("failed", "note"):
             self.message(f"{outcome.display}: {outcome.error}")
+        if self.report is not None:
+            self.report.add(outcome.status, outcome.display, outcome.error, outcome.review)
         if outcome.status == "done":
             self.summary.done += 1
             self.summary.kept += outcome.kept
@@ -505,6 +512,12 @@ def build_parser() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
     existing.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     existing.add_argument("--skip-existing", action="store_true",
                           help="skip inputs whose output exists (resume a run)")
+    clean.add_argument("--report", metavar="FILE",
+                       help="also write an HTML audit page of the run: summary, failures, "
+                            "and a sample of pages with every line coloured by its label")
+    clean.add_argument("--report-pages", type=_positive_int, metavar="N",
+                       help="pages shown in the --report, least confident first "
+                            f"(default: {report.DEFAULT_PAGES})")
     limits = Limits()
     clean.add_argument("--max-page-bytes", type=_positive_int, default=limits.max_page_bytes,
                        metavar="N", help="skip pages larger than this, after decompression "
@@ -550,6 +563,7 @@ def _clean(args: argparse.Namespace) -> int:
         raise _UsageError("the output directory is required: -o OUT_DIR")
     if stdin and args.output:
         raise _UsageError("with - the body goes to standard output; leave out -o")
+    _check_report_args(args, stdin)
     if not stdin:
         if os.path.exists(args.output) and not os.path.isdir(args.output):
             raise _UsageError(f"output is not a directory: {files.display_path(args.output)}")
@@ -566,6 +580,7 @@ def _clean(args: argparse.Namespace) -> int:
         keep=args.keep, input_format=args.input_format, explain=args.explain,
         probabilities=args.probabilities, overwrite=args.overwrite,
         limits=Limits(args.max_page_bytes, args.max_line_chars, args.max_page_lines),
+        review=args.report is not None,
     )
     if stdin:
         return _clean_stdin(model, options)
@@ -578,13 +593,48 @@ def _clean(args: argparse.Namespace) -> int:
     existing = "overwrite" if args.overwrite else "skip" if args.skip_existing else "error"
     suffix = files.EXPLAIN_SUFFIX if args.explain else files.BODY_SUFFIX
     plan = files.plan_jobs(args.paths, args.output, suffix, existing)
-    reporter = Reporter(progress=sys.stderr.isatty())
+    collector = None
+    if args.report is not None:
+        collector = report.ReportCollector(args.report_pages or report.DEFAULT_PAGES)
+    reporter = Reporter(progress=sys.stderr.isatty(), report=collector)
     run = Run(model, options, args.jobs, reporter)
     signum = _run_interruptibly(run, plan)
     reporter.close(interrupted=signum is not None)
+    written = collector is None or _write_report(args, reporter, collector, signum is not None)
     if signum is not None:
         return 128 + signum
-    return EXIT_FAILED if reporter.summary.failed else EXIT_OK
+    return EXIT_FAILED if reporter.summary.failed or not written else EXIT_OK
+
+
+def _check_report_args(args: argparse.Namespace, stdin: bool) -> None:
+    if args.report is None:
+        if args.report_pages is not None:
+            raise _UsageError("--report-pages goes with --report")
+        return
+    if stdin:
+        raise _UsageError("--report needs a run into an output directory, not -")
+    if os.path.isdir(args.report):
+        raise _UsageError(f"report is a directory: {files.display_path(args.report)}")
+    if os.path.lexists(args.report) and not args.overwrite:
+        raise _UsageError(f"report exists: {files.display_path(args.report)} "
+                          "(--overwrite to replace it)")
+
+
+def _write_report(args: argparse.Namespace, reporter: Reporter,
+                  collector: report.ReportCollector, interrupted: bool) -> bool:
+    """Write the audit page from the counters the summary line was printed from."""
+    summary = reporter.summary
+    figures = report.RunFigures(summary.done, summary.failed, summary.skipped, summary.kept,
+                                dict(summary.dropped), f"{PROG}: {summary.line(interrupted)}",
+                                interrupted)
+    data = report.render(figures, collector, args.keep).encode("utf-8")
+    try:
+        files.write_atomic(args.report, data, overwrite=args.overwrite)
+    except OSError as error:
+        print(f"{PROG}: cannot write report {files.display_path(args.report)}: "
+              f"{error.strerror or error}", file=sys.stderr)
+        return False
+    return True
 
 
 def _run_interruptibly(run: Run, plan: Iterator[Job | Problem]) -> int | None:
