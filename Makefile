@@ -8,7 +8,7 @@ FUZZ_SECONDS ?= 180
 .PHONY: install test train eval bench lint fuzz
 
 install:
-	$(PYTHON) -m pip install --quiet -e '.[dev]'
+	$(PYTHON) -m pip install --quiet -e '.[dev,datatrove]'
 
 test:
 	$(PYTHON) -m pytest -q

@@ -322,7 +322,15 @@ def check_lines(lines: list[str], limits: Limits) -> None:
 def load_page(data: bytes, limits: Limits, input_format: str | None = None) -> Page:
     """A checked page from raw bytes (already gunzipped); :class:`InputError` says why
     there is none. This is the whole reader and segmenter, as the fuzzer drives it."""
-    text = page_text(data, limits)
+    return load_text_page(page_text(data, limits), limits, input_format)
+
+
+def load_text_page(text: str, limits: Limits, input_format: str | None = None) -> Page:
+    """A checked page from text already decoded (a document in someone else's pipeline)."""
+    if len(text) > limits.max_page_bytes:  # fewer characters than bytes: a lower bound
+        raise InputError(_too_large("page is", limits))
+    if not text.strip():
+        raise InputError("no text (only whitespace)")
     input_format = input_format or ("html" if looks_like_html(text) else "text")
     if input_format == "text":
         check_line_count(text, limits)
