@@ -571,6 +571,10 @@ def _clean(args: argparse.Namespace) -> int:
         if inside is not None:
             raise _UsageError(f"output directory {files.display_path(args.output)} is inside "
                               f"input directory {files.display_path(inside)}")
+        inside = files.input_inside_output(args.paths, args.output)
+        if inside is not None:
+            raise _UsageError(f"input directory {files.display_path(inside)} is inside "
+                              f"output directory {files.display_path(args.output)}")
     try:
         model = LineModel.load(args.model)
     except ModelError as error:

@@ -121,12 +121,16 @@ class _Input:
     name: str
 
 
-def walk_inputs(paths: Iterable[str]) -> Iterator[_Input | Problem]:
+def walk_inputs(paths: Iterable[str], out_dir: str | None = None) -> Iterator[_Input | Problem]:
     """Every file under the given paths, in sorted order, hidden names skipped.
 
     Directories are walked depth-first with an explicit stack; a directory
     reached twice (a symlink loop, or two links to one place) is walked once.
+    Nothing inside ``out_dir`` is read through a directory walk, whatever
+    the path (a symlink in the input tree), so a run never feeds on its own
+    outputs.
     """
+    output = _OutputDir(out_dir) if out_dir is not None else None
     for path in paths:
         try:
             st = os.stat(path)
@@ -134,12 +138,38 @@ def walk_inputs(paths: Iterable[str]) -> Iterator[_Input | Problem]:
             yield Problem(display_path(path), _os_reason(error, path))
             continue
         if stat.S_ISDIR(st.st_mode):
-            yield from _walk_directory(path, st)
+            yield from _walk_directory(path, st, output)
         else:
             yield _Input(path, "", os.path.basename(os.path.normpath(path)))
 
 
-def _walk_directory(root: str, root_stat: os.stat_result) -> Iterator[_Input | Problem]:
+class _OutputDir:
+    """Tells whether a path found by the walker leads into the output directory."""
+
+    def __init__(self, out_dir: str) -> None:
+        self.real = os.path.realpath(out_dir)
+        try:
+            st = os.stat(out_dir)
+            self.identity: tuple[int, int] | None = (st.st_dev, st.st_ino)
+        except OSError:
+            self.identity = None
+
+    def contains(self, path: str, identity: tuple[int, int] | None, is_link: bool) -> bool:
+        """Only a symlink (or the output directory itself, bind-mounted) can lead in from a
+        walk that did not start inside; those few are resolved."""
+        if identity is not None and identity == self.identity:
+            return True
+        if not is_link:
+            return False
+        real = os.path.realpath(path)
+        return os.path.commonpath([real, self.real]) == self.real
+
+
+_INSIDE_OUTPUT = "inside the output directory, not read"
+
+
+def _walk_directory(root: str, root_stat: os.stat_result,
+                    output: _OutputDir | None = None) -> Iterator[_Input | Problem]:
     visited = {(root_stat.st_dev, root_stat.st_ino)}
     # (directory, its path relative to root, the identities of it and its ancestors)
     stack: list[tuple[str, str, tuple[tuple[int, int], ...]]] = [
@@ -161,7 +191,11 @@ def _walk_directory(root: str, root_stat: os.stat_result) -> Iterator[_Input | P
             except OSError:
                 is_dir = False
             if not is_dir:
-                yield _Input(entry.path, rel_dir, entry.name)
+                if output is not None and entry.is_symlink() and \
+                        output.contains(entry.path, None, True):
+                    yield Problem(display_path(entry.path), _INSIDE_OUTPUT, "note")
+                else:
+                    yield _Input(entry.path, rel_dir, entry.name)
                 continue
             try:
                 st = os.stat(entry.path)
@@ -169,7 +203,9 @@ def _walk_directory(root: str, root_stat: os.stat_result) -> Iterator[_Input | P
                 yield Problem(display_path(entry.path), _os_reason(error, entry.path))
                 continue
             identity = (st.st_dev, st.st_ino)
-            if identity in ancestors:
+            if output is not None and output.contains(entry.path, identity, entry.is_symlink()):
+                yield Problem(display_path(entry.path), _INSIDE_OUTPUT, "note")
+            elif identity in ancestors:
                 yield Problem(display_path(entry.path), "symlink loop, not followed", "note")
             elif identity in visited:
                 yield Problem(display_path(entry.path),
@@ -189,11 +225,19 @@ def plan_jobs(paths: list[str], out_dir: str, suffix: str = BODY_SUFFIX,
     listing, so the names claimed are kept per directory and memory stays
     flat however many files there are; only when several arguments share
     the output tree are claimed outputs remembered for the whole run.
+
+    No output is ever written onto an input of the run, compared by file
+    identity (a path can reach a file by many names). An existing output
+    that is its own input is refused under every policy; with
+    ``overwrite`` the identities of all inputs are collected first (one
+    more walk, a few dozen bytes per input), since only then is an existing
+    file replaced.
     """
     claimed_everywhere: set[str] | None = set() if len(paths) > 1 else None
     claimed_here: dict[str, str] = {}
     current_dir: str | None = None
-    for item in walk_inputs(paths):
+    inputs = _input_identities(paths, out_dir) if existing == "overwrite" else set()
+    for item in walk_inputs(paths, out_dir):
         if isinstance(item, Problem):
             yield item
             continue
@@ -212,6 +256,10 @@ def plan_jobs(paths: list[str], out_dir: str, suffix: str = BODY_SUFFIX,
         claimed_here[output] = display
         if claimed_everywhere is not None:
             claimed_everywhere.add(output)
+        if _is_an_input(output, item.source, inputs):
+            yield Problem(display, "the output would replace an input of this run: "
+                                   + display_path(output))
+            continue
         if existing != "overwrite" and os.path.lexists(output):
             if existing == "skip":
                 yield Problem(display, "output exists", "skipped")
@@ -220,6 +268,41 @@ def plan_jobs(paths: list[str], out_dir: str, suffix: str = BODY_SUFFIX,
                                        "(--overwrite replaces it, --skip-existing keeps it)")
             continue
         yield Job(item.source, output, display)
+
+
+def _identity(path: str, follow: bool = True) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path) if follow else os.lstat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino)
+
+
+def _input_identities(paths: list[str], out_dir: str) -> set[tuple[int, int]]:
+    identities = (_identity(item.source) for item in walk_inputs(paths, out_dir)
+                  if isinstance(item, _Input))
+    return {identity for identity in identities if identity is not None}
+
+
+def _is_an_input(output: str, source: str, inputs: set[tuple[int, int]]) -> bool:
+    """Whether writing ``output`` would replace the file (or the name) of an input."""
+    if not os.path.lexists(output):
+        return False
+    found = {_identity(output), _identity(output, follow=False)} - {None}
+    return bool(found & (inputs | {_identity(source)}))
+
+
+def input_inside_output(paths: Iterable[str], out_dir: str) -> str | None:
+    """The input directory that is (or is inside) the output directory, if any: its
+    walk would read the run's own outputs."""
+    out_real = os.path.realpath(out_dir)
+    for path in paths:
+        if not os.path.isdir(path):
+            continue
+        real = os.path.realpath(path)
+        if os.path.commonpath([real, out_real]) == out_real:
+            return path
+    return None
 
 
 def output_inside_input(paths: Iterable[str], out_dir: str) -> str | None:
