@@ -18,11 +18,13 @@ import multiprocessing
 import os
 import signal
 import sys
+import threading
 from collections import Counter, deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import CancelledError, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
 
 from cleaner import files, report
 from cleaner.api import Cleaner
@@ -78,6 +80,10 @@ class PageWorker:
     def __init__(self, model: LineModel, options: Options) -> None:
         self.options = options
         self.cleaner = Cleaner(model, keep=options.keep, input_format=options.input_format)
+        #: Held from a page's write until its outcome is taken: in the main
+        #: process a signal then waits, so that every file written is counted.
+        self.write_guard: Callable[[], contextlib.AbstractContextManager] = \
+            contextlib.nullcontext
 
     def load(self, data: bytes) -> Page:
         """A checked page from raw bytes; :class:`InputError` says why there is none."""
@@ -127,7 +133,8 @@ class PageWorker:
             if isinstance(lines, Exception):
                 yield Outcome(job.display, _internal(lines))
                 continue
-            yield self._write(job, page, lines)
+            with self.write_guard():
+                yield self._write(job, page, lines)
 
     def _label(self, pages: list[Page]) -> list[list[Line] | Exception]:
         try:
@@ -172,6 +179,31 @@ _STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 
 
 @contextlib.contextmanager
+def _signals_deferred() -> Iterator[None]:
+    """Let Ctrl-C and SIGTERM wait until the end of a step that must not be cut in two.
+
+    A chunk handed to the pool but not recorded, or a page written but not
+    counted, would make the summary disagree with the files written. The
+    signal is noted and raised again, with the handlers of the caller, when
+    the step ends (at once if the step ends with an exception). Python runs
+    signal handlers in the main thread only, so only there is this needed.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+    previous = {signum: signal.signal(signum, lambda signum, frame: received.append(signum))
+                for signum in _STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        if received:
+            signal.raise_signal(received[0])
+
+
+@contextlib.contextmanager
 def _signals_held() -> Iterator[None]:
     """Block Ctrl-C and SIGTERM while worker processes are started.
 
@@ -180,27 +212,51 @@ def _signals_held() -> Iterator[None]:
     the pool. Blocked signals are inherited by the processes started here
     (and by the fork server, whose children are the workers); a worker
     unblocks them once its own handlers are set. In this process a signal
-    that came in the meantime is delivered when the block ends, not lost.
+    that came in the meantime (to any thread: the mask is per thread) is
+    raised when the block ends, not lost and not in the middle of a submit.
     """
     if not hasattr(signal, "pthread_sigmask"):  # Windows: no signal masks
-        yield
+        with _signals_deferred():
+            yield
         return
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+    with _signals_deferred():
+        previous = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+        try:
+            yield
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
-def _init_worker(model: LineModel, options: Options) -> None:
-    """Load once per process; leave Ctrl-C to the main process; die cleanly on SIGTERM."""
+def _init_worker(model: LineModel, options: Options, run_alive: Connection | None = None) -> None:
+    """Load once per process; leave Ctrl-C to the main process; die cleanly on SIGTERM,
+    and when the main process is gone."""
     global _worker
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _die_on_sigterm)
+    if run_alive is not None:
+        threading.Thread(target=_stop_when_the_run_ends, args=(run_alive,), daemon=True,
+                         name="run-alive").start()
     if hasattr(signal, "pthread_sigmask"):
         signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
     one_thread()  # for the life of the process
     _worker = PageWorker(model, options)
+
+
+def _stop_when_the_run_ends(run_alive: Connection) -> None:
+    """Wait on a pipe whose only writer is the main process; its end means the run is gone.
+
+    A worker is a child of the fork server, not of the main process, and
+    it holds the pool's queues open itself, so a main process killed with
+    SIGKILL (a supervisor, ``timeout -s KILL``) used to leave the workers
+    waiting, or writing, for ever. The end of this pipe comes whatever
+    killed the main process; the worker then stops as on SIGTERM, removing
+    the file it was writing.
+    """
+    try:
+        run_alive.recv_bytes()
+    except (EOFError, OSError):
+        pass
+    signal.pthread_kill(threading.main_thread().ident, signal.SIGTERM)
 
 
 def _die_on_sigterm(signum: int, frame: object) -> None:
@@ -300,6 +356,8 @@ class Run:
         self.entries: deque[_Entry] = deque()
         self.executor: ProcessPoolExecutor | None = None
         self.max_in_flight = jobs * 2
+        #: The workers watch the reading end (see ``_stop_when_the_run_ends``).
+        self.alive: tuple[Connection, Connection] | None = None
 
     def execute(self, plan: Iterator[Job | Problem]) -> None:
         head = list(_take_jobs(plan, CHUNK_FILES))
@@ -326,6 +384,7 @@ class Run:
 
     def _in_process(self, head: list[Job | Problem], plan: Iterator[Job | Problem]) -> None:
         worker = PageWorker(self.model, self.options)
+        worker.write_guard = _signals_deferred
         chunk: list[Job] = []
         with one_thread():
             for item in _chain(head, plan):
@@ -341,10 +400,22 @@ class Run:
             for outcome in worker.process(chunk):
                 self.reporter.outcome(outcome)
 
-    def _pool(self) -> ProcessPoolExecutor:
+    def _pool(self, jobs: int | None = None) -> ProcessPoolExecutor:
+        """The pool, started on first use; with ``jobs``, a new one of that size."""
+        if self.alive is None:
+            self.alive = multiprocessing.Pipe(duplex=False)
+        if jobs is not None:
+            return _new_executor(jobs, self.model, self.options, self.alive[0])
         if self.executor is None:
-            self.executor = _new_executor(self.jobs, self.model, self.options)
+            self.executor = _new_executor(self.jobs, self.model, self.options, self.alive[0])
         return self.executor
+
+    def close(self) -> None:
+        """End the pipe the workers watch: any worker still alive stops."""
+        if self.alive is not None:
+            for end in self.alive:
+                end.close()
+            self.alive = None
 
     def _submit(self, chunk: list[Job]) -> None:
         if chunk:
@@ -366,9 +437,10 @@ class Run:
                 except BrokenProcessPool:
                     self._recover_from_crash()
                     continue
-            self.entries.popleft()
-            for outcome in head.outcomes:
-                self.reporter.outcome(outcome)
+            with _signals_deferred():
+                self.entries.popleft()
+                for outcome in head.outcomes:
+                    self.reporter.outcome(outcome)
 
     def _recover_from_crash(self) -> None:
         """A worker died (a crash or the OOM killer): redo its pages one by one to find the culprit.
@@ -390,7 +462,7 @@ class Run:
                 continue
             entry.outcomes = []
             for job in entry.jobs:
-                solo = solo or _new_executor(1, self.model, self.options)
+                solo = solo or self._pool(jobs=1)
                 try:
                     with _signals_held():
                         future = solo.submit(_run_chunk, [job])
@@ -435,13 +507,14 @@ class Run:
         self.executor = None
 
 
-def _new_executor(jobs: int, model: LineModel, options: Options) -> ProcessPoolExecutor:
+def _new_executor(jobs: int, model: LineModel, options: Options,
+                  run_alive: Connection | None = None) -> ProcessPoolExecutor:
     # forkserver: workers fork from a fresh process, never from one whose
     # OpenMP or other threads are running (GNU OpenMP does not survive a fork).
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
     return ProcessPoolExecutor(max_workers=jobs, mp_context=context,
-                               initializer=_init_worker, initargs=(model, options))
+                               initializer=_init_worker, initargs=(model, options, run_alive))
 
 
 def _take_jobs(plan: Iterator[Job | Problem], count: int) -> Iterator[Job | Problem]:
@@ -541,12 +614,37 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command != "clean":
         parser.print_help(sys.stderr)
         return EXIT_USAGE
+    with _stop_signals_raised() as received:
+        try:
+            return _clean(args)
+        except _UsageError as error:
+            clean_parser.print_usage(sys.stderr)
+            print(f"{PROG} clean: error: {error}", file=sys.stderr)
+            return EXIT_USAGE
+        except KeyboardInterrupt:  # while the model loads, before the run has begun
+            print(f"{PROG}: interrupted", file=sys.stderr, flush=True)
+            return 128 + (received[0] if received else signal.SIGINT)
+
+
+@contextlib.contextmanager
+def _stop_signals_raised() -> Iterator[list[int]]:
+    """Ctrl-C and SIGTERM raise KeyboardInterrupt (noting which came) for the whole command,
+    so that one loading the model exits 130 or 143 without a traceback."""
+    received: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield received
+        return
+
+    def stop(signum: int, frame: object) -> None:
+        received.append(signum)
+        raise KeyboardInterrupt
+
+    previous = {signum: signal.signal(signum, stop) for signum in _STOP_SIGNALS}
     try:
-        return _clean(args)
-    except _UsageError as error:
-        clean_parser.print_usage(sys.stderr)
-        print(f"{PROG} clean: error: {error}", file=sys.stderr)
-        return EXIT_USAGE
+        yield received
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 class _UsageError(Exception):
@@ -659,6 +757,7 @@ def _run_interruptibly(run: Run, plan: Iterator[Job | Problem]) -> int | None:
         return received[0] if received else signal.SIGINT
     finally:
         signal.signal(signal.SIGTERM, previous)
+        run.close()
 
 
 def _clean_stdin(model: LineModel, options: Options) -> int:

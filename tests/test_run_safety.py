@@ -5,11 +5,17 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
-from conftest import PAGES, tree
+from conftest import PAGES, cli_command, subprocess_env, tree
 
+from cleaner import cli as cli_module
 from cleaner import files
 
 # --------------------------------------------------------------------------- inputs stay inputs
@@ -90,3 +96,134 @@ def test_an_input_directory_inside_the_output_is_refused(cli, tmp_path: Path) ->
     assert result.code == 2
     assert (f"input directory {tmp_path}/out/raw is inside output directory {tmp_path}/out"
             in result.stderr)
+
+
+# --------------------------------------------------------------------------- signals and processes
+
+def _many_pages(directory: Path, count: int) -> Path:
+    """``count`` distinct small pages in a few subdirectories (as test_cli makes them)."""
+    text = (PAGES / "harbour.txt").read_text()
+    for i in range(count):
+        sub = directory / f"part{i % 3}"
+        sub.mkdir(parents=True, exist_ok=True)
+        (sub / f"page{i:04}.txt").write_text(text.replace("Harbour", f"Town {i}"))
+    return directory
+
+
+def _written(directory: Path) -> int:
+    return sum(not name.startswith(".") for _, _, names in os.walk(directory) for name in names)
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_signal_while_results_are_counted_leaves_the_summary_exact(
+        cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: str) -> None:
+    # SIGTERM (or Ctrl-C) lands at any moment; here just as a written page is being counted
+    inputs = _many_pages(tmp_path / "in", 40)
+    count = cli_module.Reporter.outcome
+
+    def outcome_then_signal(self, outcome) -> None:
+        if outcome.status == "done" and self.summary.done == 2:
+            signal.pthread_kill(threading.main_thread().ident, signal.SIGTERM)
+        count(self, outcome)
+
+    monkeypatch.setattr(cli_module.Reporter, "outcome", outcome_then_signal)
+    result = cli(inputs, "-o", tmp_path / "out", "--jobs", jobs)
+    assert result.code == 143
+    done = int(result.summary.split("interrupted: ")[1].split(" pages done")[0])
+    assert done == _written(tmp_path / "out") < 40
+
+
+_INTERRUPTED_WHILE_THE_MODEL_LOADS = """
+import os, signal, sys, time
+from cleaner import cli
+from cleaner.model import LineModel
+
+def load(path=None):
+    os.kill(os.getpid(), getattr(signal, sys.argv[1]))
+    time.sleep(30)
+
+LineModel.load = load
+print(cli.main(["clean", sys.argv[2], "-o", sys.argv[3]]))
+"""
+
+
+@pytest.mark.parametrize(("name", "code"), [("SIGINT", 130), ("SIGTERM", 143)])
+def test_a_signal_while_the_model_loads_exits_quietly(tmp_path: Path, name: str,
+                                                      code: int) -> None:
+    done = subprocess.run([sys.executable, "-c", _INTERRUPTED_WHILE_THE_MODEL_LOADS, name,
+                           str(PAGES), str(tmp_path / "out")], env=subprocess_env(),
+                          capture_output=True, text=True, timeout=120)
+    assert (done.returncode, done.stdout.strip()) == (0, str(code)), done.stderr
+    assert done.stderr == "cleaner: interrupted\n"
+
+
+def _session(leader: int) -> list[int]:
+    """Processes of the session ``leader`` started (itself included), from /proc."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as stat_file:
+                fields = stat_file.read().rsplit(b")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[3]) == leader and fields[0] not in (b"Z", b"X"):
+            found.append(int(entry))
+    return found
+
+
+def _gone_within(leader: int, seconds: float) -> list[int]:
+    deadline = time.monotonic() + seconds
+    while (left := _session(leader)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    for pid in left:  # leave nothing behind for the next test either
+        os.kill(pid, signal.SIGKILL)
+    return left
+
+
+def _start_run(inputs: Path, out: Path, model: Path, stderr) -> subprocess.Popen:
+    return subprocess.Popen(cli_command(inputs, "-o", out, "--jobs", "2", model=model),
+                            env=subprocess_env(), start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=stderr)
+
+
+linux_only = pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs /proc")
+
+
+@linux_only
+def test_no_worker_outlives_a_main_process_killed_with_sigkill(
+        tiny_model_path: Path, tmp_path: Path) -> None:
+    inputs = _many_pages(tmp_path / "in", 300)
+    process = _start_run(inputs, tmp_path / "out", tiny_model_path, subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while _written(tmp_path / "out") < 10 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert process.poll() is None, "the run ended before it could be killed"
+    process.kill()  # the main process only, as a supervisor or timeout -s KILL does
+    process.wait()
+    assert _gone_within(process.pid, 5) == []
+    written = _written(tmp_path / "out")
+    time.sleep(1)
+    assert _written(tmp_path / "out") == written  # nobody goes on writing
+
+
+@linux_only
+@pytest.mark.parametrize(("name", "code"), [("SIGINT", 130), ("SIGTERM", 143)])
+def test_a_signal_while_the_pool_starts_leaves_no_process_and_no_traceback(
+        tiny_model_path: Path, tmp_path: Path, name: str, code: int) -> None:
+    inputs = _many_pages(tmp_path / "in", 40)
+    with open(tmp_path / "stderr", "w+") as stderr:
+        process = _start_run(inputs, tmp_path / "out", tiny_model_path, stderr)
+        deadline = time.monotonic() + 120
+        while len(_session(process.pid)) < 2 and process.poll() is None \
+                and time.monotonic() < deadline:
+            time.sleep(0.002)
+        process.send_signal(getattr(signal, name))  # the first child (a fork server) is up
+        process.wait(timeout=120)
+        stderr.seek(0)
+        messages = stderr.read()
+    assert process.returncode == code, messages
+    assert "Traceback" not in messages
+    assert _gone_within(process.pid, 5) == []
+    assert not [path for path in (tmp_path / "out").rglob(".*")]
