@@ -51,6 +51,7 @@ class Options:
     explain: bool = False
     probabilities: bool = False
     overwrite: bool = False
+    skip_existing: bool = False
     limits: Limits = field(default_factory=Limits)
     review: bool = False  # send each page's labelled lines back for --report
 
@@ -155,6 +156,11 @@ class PageWorker:
             return Outcome(job.display, _internal(error))
         try:
             files.write_atomic(job.output, data, overwrite=self.options.overwrite)
+        except FileExistsError as error:
+            if self.options.skip_existing and os.path.lexists(job.output):
+                return Outcome(job.display, status="skipped")  # another run wrote it meanwhile
+            return Outcome(job.display, f"cannot write {files.display_path(job.output)}: "
+                                        f"{error.strerror or error}")
         except OSError as error:
             reason = error.strerror or str(error)
             return Outcome(job.display, f"cannot write {files.display_path(job.output)}: {reason}")
@@ -317,6 +323,7 @@ class Reporter:
             self.bar = tqdm.tqdm(unit=" pages", file=sys.stderr, dynamic_ncols=True)
 
     def message(self, text: str) -> None:
+        text = files.escape_controls(text)  # one message, one line, no terminal codes
         if self.bar is not None:
             self.bar.write(f"{PROG}: {text}", file=sys.stderr)
         else:
@@ -546,6 +553,25 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _memory_bytes() -> int:
+    """This machine's memory: no page, line or line count can be larger."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # no sysconf: only what Python can index
+        return sys.maxsize // 2
+
+
+def _limit(text: str) -> int:
+    """A page limit: a larger value than the memory could ever be reached only by
+    failing page after page for want of memory (or with an OverflowError)."""
+    value = _positive_int(text)
+    memory = _memory_bytes()
+    if value > memory:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is more than this machine's memory ({memory:,} bytes)")
+    return value
+
+
 def _labels(text: str) -> tuple[str, ...]:
     labels = tuple(label.strip() for label in text.split(",") if label.strip())
     unknown = [label for label in labels if label not in LABELS]
@@ -592,13 +618,13 @@ def build_parser() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
                        help="pages shown in the --report, least confident first "
                             f"(default: {report.DEFAULT_PAGES})")
     limits = Limits()
-    clean.add_argument("--max-page-bytes", type=_positive_int, default=limits.max_page_bytes,
+    clean.add_argument("--max-page-bytes", type=_limit, default=limits.max_page_bytes,
                        metavar="N", help="skip pages larger than this, after decompression "
                                          "(default: %(default)s)")
-    clean.add_argument("--max-line-chars", type=_positive_int, default=limits.max_line_chars,
+    clean.add_argument("--max-line-chars", type=_limit, default=limits.max_line_chars,
                        metavar="N", help="skip pages with a longer line or block "
                                          "(default: %(default)s)")
-    clean.add_argument("--max-page-lines", type=_positive_int, default=limits.max_page_lines,
+    clean.add_argument("--max-page-lines", type=_limit, default=limits.max_page_lines,
                        metavar="N", help="skip pages with more lines or blocks "
                                          "(default: %(default)s)")
     return parser, clean
@@ -681,6 +707,7 @@ def _clean(args: argparse.Namespace) -> int:
     options = Options(
         keep=args.keep, input_format=args.input_format, explain=args.explain,
         probabilities=args.probabilities, overwrite=args.overwrite,
+        skip_existing=args.skip_existing,
         limits=Limits(args.max_page_bytes, args.max_line_chars, args.max_page_lines),
         review=args.report is not None,
     )
@@ -762,6 +789,10 @@ def _run_interruptibly(run: Run, plan: Iterator[Job | Problem]) -> int | None:
 
 def _clean_stdin(model: LineModel, options: Options) -> int:
     """One page from standard input, its body (or labels) to standard output."""
+    for stream, name in ((sys.stdin, "standard input"), (sys.stdout, "standard output")):
+        if stream is None:  # started with the descriptor closed (<&- or >&-)
+            print(f"{PROG}: {name} is closed", file=sys.stderr)
+            return EXIT_FAILED
     worker = PageWorker(model, options)
     try:
         page = worker.load(files.read_stream(sys.stdin.buffer, options.limits))
@@ -770,14 +801,20 @@ def _clean_stdin(model: LineModel, options: Options) -> int:
     except InputError as error:
         print(f"{PROG}: <stdin>: {error}", file=sys.stderr)
         return EXIT_FAILED
+    except OSError as error:
+        print(f"{PROG}: <stdin>: cannot read: {error.strerror or error}", file=sys.stderr)
+        return EXIT_FAILED
     except KeyboardInterrupt:
         return 128 + signal.SIGINT
     try:
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
-    except BrokenPipeError:  # the reader went away (| head): not our failure to report
+    except OSError as error:  # the reader went away (| head -c 10), /dev/full, a bad descriptor
+        print(f"{PROG}: <stdout>: cannot write: {error.strerror or error}", file=sys.stderr)
+        # what could not be written must not be tried again (with a traceback) at exit
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
         return EXIT_FAILED
     return EXIT_OK
 

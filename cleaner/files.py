@@ -95,8 +95,18 @@ class Problem:
 
 
 def display_path(path: str) -> str:
-    """A path fit for a message: bytes that are not UTF-8 shown as ``\\xNN``."""
-    return os.fsencode(path).decode("utf-8", errors="backslashreplace")
+    """A path fit for a message: bytes that are not UTF-8 and control characters shown as
+    ``\\xNN``, so that a file name can neither forge a line of output nor send a terminal
+    escape sequence."""
+    return escape_controls(os.fsencode(path).decode("utf-8", errors="backslashreplace"))
+
+
+_CONTROLS = regex.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def escape_controls(text: str) -> str:
+    """``text`` with C0 and C1 control characters (line breaks, ESC) as ``\\xNN``."""
+    return _CONTROLS.sub(lambda match: f"\\x{ord(match.group()):02x}", text)
 
 
 def output_name(name: str, suffix: str = BODY_SUFFIX) -> str:
@@ -452,10 +462,15 @@ def write_atomic(path: str, data: bytes, overwrite: bool = False) -> None:
 
     Without ``overwrite`` the temporary file is hard-linked to its final
     name, which fails if the name exists, so even an output created by
-    someone else meanwhile is not replaced.
+    someone else meanwhile is not replaced. The file is flushed to disk
+    before it gets its name, and the directory after, so that a power loss
+    cannot leave an empty file under the final name (which a resumed run
+    with --skip-existing would keep).
     """
     global temp_in_progress
     directory, name = os.path.split(path)
+    if not name or name in (".", ".."):
+        raise IsADirectoryError(errno.EISDIR, "a file name is needed, not a directory", path)
     os.makedirs(directory or ".", exist_ok=True)
     short = os.fsdecode(os.fsencode(name)[:120])
     temp = os.path.join(directory, f".{short}.{os.getpid()}-{secrets.token_hex(4)}{TEMP_SUFFIX}")
@@ -465,14 +480,32 @@ def write_atomic(path: str, data: bytes, overwrite: bool = False) -> None:
                      0o666)
         with os.fdopen(fd, "wb") as stream:
             stream.write(data)
+            stream.flush()
+            os.fsync(fd)
         if overwrite:
             os.replace(temp, path)
         else:
             _link_into_place(temp, path)
+        _sync_directory(directory or ".")
     finally:
         if os.path.lexists(temp):
             os.unlink(temp)
         temp_in_progress = None
+
+
+def _sync_directory(directory: str) -> None:
+    """Make a new name in ``directory`` durable; a no-op where directories cannot be opened."""
+    try:
+        fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:  # Windows
+        return
+    try:
+        os.fsync(fd)
+    except OSError as error:
+        if error.errno not in (errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EBADF):
+            raise
+    finally:
+        os.close(fd)
 
 
 def _link_into_place(temp: str, path: str) -> None:

@@ -8,6 +8,7 @@ fix a few rows in an editor and retrain on the file.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -91,5 +92,32 @@ def format_labelled(lines: Iterable[Line], with_probability: bool = False) -> st
 def write_labelled(path: str | Path, lines: Iterable[Line], with_probability: bool = False,
                    overwrite: bool = False) -> None:
     """Write a ``*.labels.tsv`` file atomically; an existing file is replaced only with
-    ``overwrite`` (:class:`FileExistsError` otherwise)."""
+    ``overwrite`` (:class:`FileExistsError` otherwise).
+
+    Rows that :func:`read_labelled` would reject or read differently (a line
+    break inside a line, an unknown label, a probability that is not a number
+    from 0 to 1) raise :class:`LabelledFormatError` and nothing is written.
+    """
+    lines = list(lines)
+    for number, line in enumerate(lines, 1):
+        problem = _unwritable(line, with_probability)
+        if problem:
+            raise LabelledFormatError(f"{path}: row {number}: {problem}")
     write_atomic(str(path), format_labelled(lines, with_probability).encode("utf-8"), overwrite)
+
+
+def _unwritable(line: Line, with_probability: bool) -> str | None:
+    if not isinstance(line.text, str):
+        return f"line is {type(line.text).__name__}, not text"
+    if "\n" in line.text or "\r" in line.text:
+        return "line break inside the line"
+    if line.label not in LABELS:
+        return f"unknown label {line.label!r}"
+    if with_probability:
+        try:
+            probability = float(line.probability)
+        except (TypeError, ValueError):
+            return f"probability {line.probability!r} is not a number"
+        if not (math.isfinite(probability) and 0.0 <= probability <= 1.0):
+            return f"probability {line.probability!r} is not between 0 and 1"
+    return None

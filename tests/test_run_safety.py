@@ -227,3 +227,114 @@ def test_a_signal_while_the_pool_starts_leaves_no_process_and_no_traceback(
     assert "Traceback" not in messages
     assert _gone_within(process.pid, 5) == []
     assert not [path for path in (tmp_path / "out").rglob(".*")]
+
+
+# --------------------------------------------------------------------------- rough edges
+
+@pytest.mark.parametrize("option", ["--max-page-bytes", "--max-line-chars", "--max-page-lines"])
+@pytest.mark.parametrize("value", [str(2**62), str(10**30)])
+def test_a_limit_beyond_the_memory_is_a_usage_error(cli, pages: Path, tmp_path: Path,
+                                                    option: str, value: str) -> None:
+    result = cli(pages, "-o", tmp_path / "out", option, value)
+    assert result.code == 2
+    assert f"argument {option}: {value!r} is more than this machine's memory" in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_output_written_by_another_run_meanwhile_is_a_skip(cli, pages: Path, tmp_path: Path,
+                                                              monkeypatch) -> None:
+    plan_jobs = files.plan_jobs
+
+    def plan_then_another_run_writes(*args, **kwargs):
+        yield from plan_jobs(*args, **kwargs)
+        (tmp_path / "out" / "harbour.txt").write_text("written by another run\n")
+
+    monkeypatch.setattr(files, "plan_jobs", plan_then_another_run_writes)
+    result = cli(pages, "-o", tmp_path / "out", "--skip-existing")
+    assert (result.code, result.messages) == (0, [])
+    assert result.summary.startswith("cleaner: 3 pages done, 0 failed, 1 skipped (output exists)")
+    assert (tmp_path / "out" / "harbour.txt").read_text() == "written by another run\n"
+
+
+def test_control_characters_in_a_path_are_escaped_on_stderr(cli, tmp_path: Path) -> None:
+    (tmp_path / "in").mkdir()
+    name = "x\ncleaner: 0 pages done, 0 failed\x1b[31m.txt"
+    (tmp_path / "in" / name).write_bytes(b"")
+    result = cli(tmp_path / "in", "-o", tmp_path / "out")
+    assert result.code == 1
+    assert result.stderr.count("\n") == 2 and "\x1b" not in result.stderr
+    assert result.messages == [f"cleaner: {tmp_path}/in/x\\x0acleaner: 0 pages done, 0 failed"
+                               "\\x1b[31m.txt: empty file"]
+
+
+def _stdin_run(model: Path, shell: str) -> subprocess.CompletedProcess:
+    command = " ".join(cli_command("-", model=model))
+    return subprocess.run(["bash", "-c", f"{command} {shell}"], env=subprocess_env(),
+                          capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize(("shell", "message"), [
+    (f"< {PAGES}/harbour.txt >&-", "cleaner: standard output is closed"),
+    ("<&- > /dev/null", "cleaner: standard input is closed"),
+    (f"< {PAGES}/harbour.txt > /dev/full", "cleaner: <stdout>: cannot write: No space left"),
+    ("0>/dev/null >/dev/null", "cleaner: <stdin>: cannot read: Bad file descriptor"),
+])
+def test_stdin_mode_without_a_usable_stream_says_so(tiny_model_path: Path, shell: str,
+                                                    message: str) -> None:
+    done = _stdin_run(tiny_model_path, shell)
+    assert done.returncode == 1
+    assert done.stderr.startswith(message) and "Traceback" not in done.stderr, done.stderr
+
+
+def test_stdin_mode_into_a_reader_that_left_says_so(tiny_model_path: Path) -> None:
+    # the reader is gone before the body is written: a short write, not a success
+    done = _stdin_run(tiny_model_path, f"< {PAGES}/harbour.txt | (exec 0<&-; sleep 2); "
+                                       "exit ${PIPESTATUS[0]}")
+    assert done.returncode == 1
+    assert done.stderr == "cleaner: <stdout>: cannot write: Broken pipe\n"
+
+
+@pytest.mark.parametrize(("line", "problem"), [
+    (("a\nb", "body", 1.0), "line break inside the line"),
+    (("a\rb", "body", 1.0), "line break inside the line"),
+    (("a", "Body", 1.0), "unknown label 'Body'"),
+    (("a", "body", float("nan")), "probability nan is not between 0 and 1"),
+    (("a", "body", float("inf")), "probability inf is not between 0 and 1"),
+    (("a", "body", 1.5), "probability 1.5 is not between 0 and 1"),
+])
+def test_write_labelled_refuses_rows_read_labelled_would_not_read_back(
+        tmp_path: Path, line: tuple, problem: str) -> None:
+    from cleaner.labels import LabelledFormatError, Line, write_labelled
+
+    rows = [Line("fine", "nav", 0.5), Line(*line)]
+    with pytest.raises(LabelledFormatError, match=f"row 2: {problem}$"):
+        write_labelled(tmp_path / "page.labels.tsv", rows, with_probability=True)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_write_labelled_to_a_directory_name_creates_nothing(tmp_path: Path) -> None:
+    from cleaner.labels import Line, write_labelled
+
+    with pytest.raises(IsADirectoryError):
+        write_labelled(f"{tmp_path}/new/", [Line("a", "body")])
+    assert not (tmp_path / "new").exists()
+
+
+def test_write_atomic_syncs_the_file_before_naming_it_and_the_directory_after(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    events: list[tuple[str, int]] = []
+    fsync, link = os.fsync, os.link
+
+    def recording_fsync(fd: int) -> None:
+        events.append(("fsync", os.fstat(fd).st_ino))
+        fsync(fd)
+
+    def recording_link(source, target, *args, **kwargs) -> None:
+        link(source, target, *args, **kwargs)
+        events.append(("link", os.stat(target).st_ino))
+
+    monkeypatch.setattr(os, "fsync", recording_fsync)
+    monkeypatch.setattr(os, "link", recording_link)
+    files.write_atomic(str(tmp_path / "page.txt"), b"body\n")
+    page, directory = (tmp_path / "page.txt").stat().st_ino, tmp_path.stat().st_ino
+    assert events == [("fsync", page), ("link", page), ("fsync", directory)]
