@@ -5,7 +5,7 @@ LABELLED ?= tests/fixtures/seeds
 MODEL ?= models/cleaner.npz
 FUZZ_SECONDS ?= 180
 
-.PHONY: install test train eval bench lint fuzz
+.PHONY: install test train eval bench bench-large lint fuzz
 
 install:
 	$(PYTHON) -m pip install --quiet -e '.[dev,datatrove]'
@@ -21,6 +21,9 @@ eval:
 
 bench:
 	$(PYTHON) -m cleaner.training.bench --data $(DATA) --model $(MODEL)
+
+bench-large:
+	$(PYTHON) -m cleaner.training.bench --data $(DATA) --model $(MODEL) --large 100000
 
 lint:
 	$(PYTHON) -m ruff check cleaner tests

@@ -123,7 +123,10 @@ class Forest:
 
     def raw(self, x: np.ndarray) -> np.ndarray:
         """Raw scores, shape (rows, n_raw)."""
-        x = np.asarray(x, dtype=np.float64)
+        x = np.asarray(x)
+        # Features arrive as float32; comparing them as float32 moves half the bytes.
+        x = x if x.dtype == np.float32 and "threshold32" in self._layout else x.astype(
+            np.float64, copy=False)
         if x.ndim != 2 or x.shape[1] != self.n_features:
             raise ValueError(f"expected rows of {self.n_features} features, got shape {x.shape}")
         out = np.empty((len(x), self.n_raw))
@@ -247,7 +250,7 @@ def _both_ways(x: np.ndarray) -> np.ndarray:
     float: it still exceeds every finite threshold but not a threshold of +inf (also
     stored as the largest float), which only NaN sent right may exceed.
     """
-    x = np.minimum(x.T, _LARGEST)
+    x = np.minimum(x.T, np.finfo(x.dtype).max)
     missing = np.isnan(x)
     both = np.concatenate((x, x))
     both[:len(x)][missing] = -np.inf
@@ -308,7 +311,13 @@ def _layout(arrays: dict, levels: list[np.ndarray], n_features: int, n_raw: int)
     # The lowest set bit 2**k of a 64-bit word is unique modulo 67: a table gives k.
     bit = np.zeros(67, np.intp)
     bit[[(1 << k) % 67 for k in range(64)]] = np.arange(64)
+    # For float32 rows: x > t exactly when x > the largest float32 not above t.
+    with np.errstate(over="ignore"):
+        threshold32 = threshold.astype(np.float32)
+    threshold32 = np.where(threshold32 > threshold, np.nextafter(threshold32, np.float32(-np.inf)),
+                           threshold32)
     return {"column": column, "threshold": threshold[:, :, None],
+            "threshold32": threshold32[:, :, None],
             "leftmask": leftmask[:, :, None], "leaf_value": leaf_value.ravel(),
             "leaf_base": (np.arange(n_trees) * max_leaves)[:, None], "bit": bit,
             "depth": len(levels) - 1}
@@ -316,7 +325,8 @@ def _layout(arrays: dict, levels: list[np.ndarray], n_features: int, n_raw: int)
 
 def _bitmask_leaf_values(layout: dict, both: np.ndarray) -> np.ndarray:
     """Leaf value of every tree for every row, shape (trees, rows)."""
-    column, threshold, leftmask = layout["column"], layout["threshold"], layout["leftmask"]
+    column, leftmask = layout["column"], layout["leftmask"]
+    threshold = layout["threshold32" if both.dtype == np.float32 else "threshold"]
     ruled_out = np.zeros((column.shape[1], both.shape[1]), leftmask.dtype)
     went_right = np.empty(ruled_out.shape, bool)
     masked = np.empty_like(ruled_out)

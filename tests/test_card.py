@@ -34,3 +34,18 @@ def test_a_partial_eval_leaves_the_cards_full_report_alone(monkeypatch, tmp_path
     before = card.read_text(encoding="utf-8")
     assert evaluate.main(["--skip-loo", "--model", str(tmp_path / "model.npz")]) == 0
     assert card.read_text(encoding="utf-8") == before
+
+
+def test_bench_replaces_only_its_own_section(tmp_path: Path, monkeypatch) -> None:
+    from cleaner.training import bench
+
+    card = tmp_path / "MODEL_CARD.md"
+    card.write_text("# model\n\n- File\n\n## Metrics (`make eval`)\n\nF1 0.9\n", encoding="utf-8")
+    monkeypatch.setattr(bench, "CARD", card)
+    bench.write_card(["first run"])
+    bench.write_card(["second run", "| a | b |"])
+    text = card.read_text(encoding="utf-8")
+    assert text.count(bench.HEADING) == 1
+    assert "second run\n| a | b |" in text and "first run" not in text
+    assert text.startswith("# model\n\n- File\n") and "## Metrics (`make eval`)\n\nF1 0.9" in text
+    assert text.index(bench.HEADING) < text.index("## Metrics")  # make eval rewrites the end

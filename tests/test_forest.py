@@ -22,10 +22,11 @@ from cleaner.forest import Forest, ForestError
 
 @pytest.fixture(scope="module")
 def data() -> tuple[np.ndarray, np.ndarray]:
+    """Feature rows of the fixture pages (float32, as computed) and rule labels."""
     pages = fixture_pages()
     features, _ = stacked(pages)
     labels = np.array([reason_label(line) for _, lines in pages for line in lines])
-    return features.astype(np.float64), labels
+    return features, labels
 
 
 def with_holes(x: np.ndarray, seed: int = 0, infinite: bool = True) -> np.ndarray:
@@ -57,8 +58,9 @@ def walk_only(model: Forest) -> Forest:
 @pytest.mark.parametrize("kind", ["binary", "multiclass"])
 @pytest.mark.parametrize("predictor", ["bitmask", "walk"])
 @pytest.mark.parametrize("holes", [False, True])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_predictions_equal_sklearn(data: tuple[np.ndarray, np.ndarray], kind: str,
-                                   predictor: str, holes: bool) -> None:
+                                   predictor: str, holes: bool, dtype: type) -> None:
     x, labels = data
     y = np.where(labels == "body", "body", "drop") if kind == "binary" else labels
     estimator = fitted(x, y)
@@ -66,7 +68,7 @@ def test_predictions_equal_sklearn(data: tuple[np.ndarray, np.ndarray], kind: st
     assert "leftmask" in exported._layout
     if predictor == "walk":
         exported = walk_only(exported)
-    rows = with_holes(x) if holes else x
+    rows = (with_holes(x) if holes else x).astype(dtype)
     with threadpool_limits(1):
         expected = estimator.predict_proba(rows)
     assert exported.classes == [str(c) for c in estimator.classes_]

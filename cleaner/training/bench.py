@@ -1,19 +1,27 @@
-"""`make bench`: speed and peak memory of cleaner and of trafilatura on the same pages.
+"""`make bench`: speed, start-up and peak memory of cleaner against trafilatura.
 
-Each system runs in its own fresh child process, one core, over the same
-pages held in memory, so peak memory (max resident set size) is per system
-and the ratios come from one run on one machine. cleaner runs in text mode
-(on the html-text rendering of each page, made before timing starts) and in
-HTML mode (on the raw HTML); trafilatura reads the raw HTML. Then the CLI,
-the main job, on a directory of the same raw pages and on four times as many.
+Every figure comes from one run on one machine, each system in its own fresh
+child process pinned to one core, over the same pages held in memory, so
+peak memory (max resident set size) is per system and the ratios compare
+like with like. cleaner runs in text mode (on the html-text rendering of
+each page, made before timing starts) and in HTML mode (on the raw HTML);
+trafilatura reads the raw HTML. Then: loading the model; `cleaner clean -`
+on one typical page, wall time of the whole command; the API one page at a
+time against ``clean_many``; the CLI on a directory of the raw pages with
+``--jobs 1`` and ``--jobs 2``. The table goes into the model card with the
+date (``--no-card`` leaves the card alone). ``--large N`` (``make
+bench-large``) instead runs the CLI over N small files and reports wall time
+and the peak memory of its largest process.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -21,6 +29,8 @@ import time
 from pathlib import Path
 
 SYSTEMS = ("cleaner-text", "cleaner-html", "trafilatura")
+CARD = Path(__file__).resolve().parents[2] / "models" / "MODEL_CARD.md"
+HEADING = "## Speed (`make bench`)"
 
 
 def load_pages(data_dir: str, count: int, system: str) -> list[str]:
@@ -36,9 +46,17 @@ def load_pages(data_dir: str, count: int, system: str) -> list[str]:
     return html
 
 
+def _one_core() -> None:
+    """Pin this process to one core, so that figures are per core on any machine."""
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+
+
 def run_system(system: str, data_dir: str, count: int, model: str | None) -> dict:
     """Time one system over the pages in this process; memory is this process's peak."""
+    _one_core()
     pages = load_pages(data_dir, count, system)
+    result: dict = {"system": system, "pages": len(pages)}
     if system == "trafilatura":
         import trafilatura
 
@@ -52,37 +70,58 @@ def run_system(system: str, data_dir: str, count: int, model: str | None) -> dic
             return total
     else:
         from cleaner.api import Cleaner
+        from cleaner.model import LineModel
 
-        cleaner = Cleaner(model, input_format=system.removeprefix("cleaner-"))
-        cleaner.clean(pages[0])  # warm up: first call loads lazily built tables
+        started = time.perf_counter()
+        loaded = LineModel.load(model)
+        result["load_seconds"] = time.perf_counter() - started
+        cleaner = Cleaner(loaded, input_format=system.removeprefix("cleaner-"))
+        cleaner.clean(pages[0])  # warm up: first call builds lazy tables
 
         def run() -> int:
             return sum(len(text) for text in cleaner.clean_many(pages))
 
     baseline_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     started = time.perf_counter()
-    characters = run()
+    result["output_chars"] = run()
     seconds = time.perf_counter() - started
-    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return {"system": system, "pages": len(pages), "seconds": seconds,
-            "pages_per_second": len(pages) / seconds, "peak_mib": peak_kib / 1024,
-            "baseline_mib": baseline_kib / 1024, "output_chars": characters}
+    result.update(seconds=seconds, pages_per_second=len(pages) / seconds,
+                  peak_mib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  baseline_mib=baseline_kib / 1024)
+    if system != "trafilatura":  # the API as a pipeline calls it, one page at a time
+        started = time.perf_counter()
+        for page in pages:
+            cleaner.clean(page)
+        result["one_by_one_pages_per_second"] = len(pages) / (time.perf_counter() - started)
+    return result
 
 
-def run_cli(data_dir: str, count: int, copies: int, jobs: int, model: str | None) -> dict:
-    """Time ``cleaner clean`` on a directory of ``copies`` x ``count`` raw pages; peak memory
-    is the largest process of the run (main or worker)."""
-    from cleaner.training.corpus import read_all
+def typical_page(data_dir: str, count: int) -> str:
+    """The held-out page of median length, in text mode (what a scraper saved)."""
+    pages = load_pages(data_dir, count, "cleaner-text")
+    return sorted(pages, key=len)[len(pages) // 2]
 
-    pages = [page for page in read_all(data_dir) if page.held_out][:count]
+
+def stdin_seconds(page: str, model: str | None, repeats: int = 5) -> float:
+    """Median wall time of ``cleaner clean - < page``: start-up, model load, one page."""
+    command = [sys.executable, "-m", "cleaner.cli", "clean", "-"]
+    if model:
+        command += ["--model", model]
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        done = subprocess.run(command, input=page.encode(), capture_output=True)
+        times.append(time.perf_counter() - started)
+        if done.returncode != 0:
+            raise RuntimeError(done.stderr.decode())
+    return statistics.median(times)
+
+
+def run_cli(source: Path, jobs: int, model: str | None) -> dict:
+    """Time ``cleaner clean`` on a directory; peak memory is the largest process of the
+    run (main or worker), as the kernel reports for waited-for children."""
+    files = sum(1 for path in source.rglob("*") if path.is_file())
     with tempfile.TemporaryDirectory() as tmp:
-        source = Path(tmp, "pages")
-        for copy in range(copies):
-            folder = source / f"copy{copy}"
-            folder.mkdir(parents=True)
-            for page in pages:
-                (folder / f"{page.corpus}-{page.page_id}.html.gz").write_bytes(
-                    page.html_path.read_bytes())
         command = [sys.executable, "-m", "cleaner.cli", "clean", str(source),
                    "-o", str(Path(tmp, "out")), "--jobs", str(jobs)]
         if model:
@@ -92,9 +131,117 @@ def run_cli(data_dir: str, count: int, copies: int, jobs: int, model: str | None
         seconds = time.perf_counter() - started
     if done.returncode not in (0, 1):
         raise RuntimeError(done.stderr)
-    files = count * copies
-    return {"files": files, "seconds": seconds, "pages_per_second": files / seconds,
+    return {"files": files, "jobs": jobs, "seconds": seconds, "pages_per_second": files / seconds,
             "peak_mib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}
+
+
+def _child(arguments: list[str], env: dict | None = None) -> dict:
+    command = [sys.executable, "-m", "cleaner.training.bench", *arguments]
+    child = subprocess.run(command, env=env, capture_output=True, text=True)
+    if child.returncode != 0:
+        raise RuntimeError(child.stderr)
+    return json.loads(child.stdout)
+
+
+def raw_page_folder(data_dir: str, count: int, target: Path) -> Path:
+    from cleaner.training.corpus import read_all
+
+    target.mkdir(parents=True)
+    for page in [page for page in read_all(data_dir) if page.held_out][:count]:
+        (target / f"{page.corpus}-{page.page_id}.html.gz").write_bytes(page.html_path.read_bytes())
+    return target
+
+
+def small_file_folder(data_dir: str, files: int, target: Path) -> Path:
+    """``files`` small text pages (the first 2 KB of held-out pages' text, cycled),
+    1,000 per folder."""
+    pages = [page[:2000] for page in load_pages(data_dir, 300, "cleaner-text")]
+    for index in range(files):
+        folder = target / f"{index // 1000:04d}"
+        if index % 1000 == 0:
+            folder.mkdir(parents=True)
+        (folder / f"{index:06d}.txt").write_text(pages[index % len(pages)], encoding="utf-8")
+    return target
+
+
+def measure(args: argparse.Namespace) -> list[str]:
+    """Run everything; the report as lines of Markdown."""
+    common = ["--data", args.data, "--pages", str(args.pages)]
+    if args.model:
+        common += ["--model", args.model]
+    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
+    results = {system: _child(["--system", system, *common], env) for system in SYSTEMS}
+    reference = results["trafilatura"]
+    stdin = stdin_seconds(typical_page(args.data, args.pages), args.model)
+    with tempfile.TemporaryDirectory() as tmp:
+        source = raw_page_folder(args.data, args.pages, Path(tmp, "pages"))
+        cli = {jobs: _child(["--cli-dir", str(source), "--jobs", str(jobs), *common])
+               for jobs in (1, 2)}
+    text, html = results["cleaner-text"], results["cleaner-html"]
+    date = datetime.date.today().isoformat()
+    lines = [
+        f"{date}, {reference['pages']} held-out pages of `{args.data}`, one process pinned "
+        f"to one core per system, one run (`make bench`):",
+        "",
+        "| system | pages/s | vs trafilatura | peak MiB | vs trafilatura | MiB before the "
+        "first page |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for system, r in results.items():
+        lines.append(
+            f"| {system} | {r['pages_per_second']:.1f} | "
+            f"{r['pages_per_second'] / reference['pages_per_second']:.2f}x | "
+            f"{r['peak_mib']:.0f} | {r['peak_mib'] / reference['peak_mib']:.2f}x | "
+            f"{r['baseline_mib']:.0f} |")
+    text_one = text["one_by_one_pages_per_second"]
+    html_one = html["one_by_one_pages_per_second"]
+    lines += [
+        "",
+        f"- Model load: {text['load_seconds']:.3f} s (text process), "
+        f"{html['load_seconds']:.3f} s (HTML process).",
+        f"- `cleaner clean - < page` (a median-length page, text): {stdin:.2f} s wall, "
+        "start-up included (median of 5).",
+        f"- API, `clean(page)` one page at a time: {text_one:.1f} pages/s in text mode "
+        f"({text_one / text['pages_per_second']:.0%} of `clean_many`), {html_one:.1f} in HTML "
+        f"mode ({html_one / html['pages_per_second']:.0%}).",
+        f"- CLI on {cli[1]['files']} raw `.html.gz` pages: `--jobs 1` "
+        f"{cli[1]['pages_per_second']:.1f} pages/s, `--jobs 2` {cli[2]['pages_per_second']:.1f} "
+        f"({cli[2]['pages_per_second'] / cli[1]['pages_per_second']:.2f}x on "
+        f"{os.cpu_count()} cores, start-up included); largest process "
+        f"{cli[1]['peak_mib']:.0f} / {cli[2]['peak_mib']:.0f} MiB.",
+        f"- Machine load average at the end: {os.getloadavg()[0]:.1f} "
+        f"(absolute speeds move with it; ratios within one run move less).",
+    ]
+    return lines
+
+
+def measure_large(args: argparse.Namespace) -> list[str]:
+    with tempfile.TemporaryDirectory() as tmp:
+        source = small_file_folder(args.data, args.large, Path(tmp, "pages"))
+        common = ["--jobs", str(args.jobs)] + (["--model", args.model] if args.model else [])
+        r = _child(["--cli-dir", str(source), *common])
+    return [f"- `make bench-large` ({datetime.date.today().isoformat()}): the CLI over "
+            f"{r['files']:,} small text files (2 KB), `--jobs {args.jobs}`: {r['seconds']:.0f} s "
+            f"({r['pages_per_second']:.0f} files/s); largest process {r['peak_mib']:.0f} MiB."]
+
+
+def write_card(lines: list[str], heading: str = HEADING) -> None:
+    """Replace the card's section ``heading`` with ``lines``; a new section goes before
+    the metrics, which ``make eval`` rewrites to the end of the card."""
+    from cleaner.training.card import METRICS_HEADING
+
+    text = CARD.read_text(encoding="utf-8")
+    section = "\n".join([heading, "", *lines]) + "\n"
+    if heading in text:
+        before, _, after = text.partition(heading)
+        rest = after.split("\n## ", 1)
+        tail = f"\n## {rest[1]}" if len(rest) > 1 else ""
+    elif METRICS_HEADING in text:
+        before, _, after = text.partition(METRICS_HEADING)
+        tail = f"\n{METRICS_HEADING}{after}"
+    else:
+        before, tail = text, ""
+    CARD.write_text(f"{before.rstrip()}\n\n{section}{tail}", encoding="utf-8")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -102,57 +249,31 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", default="../shared/data")
     parser.add_argument("--pages", type=int, default=300, help="how many held-out pages")
     parser.add_argument("--model", default=None, help="model file (default: the shipped one)")
+    parser.add_argument("--large", type=int, help="instead: the CLI over this many small files")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
-                        help="worker processes of the CLI run (default: all cores)")
+                        help="worker processes of the --large run (default: all cores)")
+    parser.add_argument("--no-card", action="store_true", help="print only; card untouched")
     parser.add_argument("--system", choices=SYSTEMS, help=argparse.SUPPRESS)
-    parser.add_argument("--cli-copies", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--cli-dir", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.system:  # child process: one system, result as JSON on stdout
         print(json.dumps(run_system(args.system, args.data, args.pages, args.model)))
         return 0
-    if args.cli_copies:  # child process: one CLI run, so its peak memory is its own
-        print(json.dumps(run_cli(args.data, args.pages, args.cli_copies, args.jobs, args.model)))
+    if args.cli_dir:  # child process: one CLI run, so its peak memory is its own
+        print(json.dumps(run_cli(Path(args.cli_dir), args.jobs, args.model)))
         return 0
-
-    # One thread each, so the figures are per core whatever the machine has.
-    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
-    results = {}
-    for system in SYSTEMS:
-        command = [sys.executable, "-m", "cleaner.training.bench", "--system", system,
-                   "--data", args.data, "--pages", str(args.pages)]
-        if args.model:
-            command += ["--model", args.model]
-        child = subprocess.run(command, env=env, capture_output=True, text=True)
-        if child.returncode != 0:
-            print(child.stderr, file=sys.stderr)
-            return 1
-        results[system] = json.loads(child.stdout)
-    reference = results["trafilatura"]
-    print(f"{results['trafilatura']['pages']} held-out pages of {args.data}, "
-          "one process, one thread")
-    print(f"{'system':<14} {'pages/s':>8} {'vs trafilatura':>14} {'peak MiB':>9} "
-          f"{'(pages loaded)':>14} {'vs trafilatura':>14}")
-    for system, r in results.items():
-        print(f"{system:<14} {r['pages_per_second']:>8.1f} "
-              f"{r['pages_per_second'] / reference['pages_per_second']:>13.2f}x "
-              f"{r['peak_mib']:>9.0f} {r['baseline_mib']:>14.0f} "
-              f"{r['peak_mib'] / reference['peak_mib']:>13.2f}x")
-
-    print(f"\ncleaner clean DIR -o OUT --jobs {args.jobs} on raw .html.gz files "
-          "(the pages above, copied): peak memory must not grow with the number of files")
-    print(f"{'files':>6} {'seconds':>8} {'pages/s':>8} {'peak MiB (largest process)':>27}")
-    for copies in (1, 4):
-        command = [sys.executable, "-m", "cleaner.training.bench", "--cli-copies", str(copies),
-                   "--data", args.data, "--pages", str(args.pages), "--jobs", str(args.jobs)]
-        if args.model:
-            command += ["--model", args.model]
-        child = subprocess.run(command, capture_output=True, text=True)
-        if child.returncode != 0:
-            print(child.stderr, file=sys.stderr)
-            return 1
-        r = json.loads(child.stdout)
-        print(f"{r['files']:>6} {r['seconds']:>8.1f} {r['pages_per_second']:>8.1f} "
-              f"{r['peak_mib']:>27.0f}")
+    try:
+        if args.large:
+            lines, heading = measure_large(args), "## Large run (`make bench-large`)"
+        else:
+            lines, heading = measure(args), HEADING
+    except RuntimeError as error:
+        print(error, file=sys.stderr)
+        return 1
+    print("\n".join(lines))
+    if not args.no_card:
+        write_card(lines, heading)
+        print(f"(written into {CARD})")
     return 0
 
 
