@@ -256,13 +256,14 @@ def _stop_when_the_run_ends(run_alive: Connection) -> None:
     SIGKILL (a supervisor, ``timeout -s KILL``) used to leave the workers
     waiting, or writing, for ever. The end of this pipe comes whatever
     killed the main process; the worker then stops as on SIGTERM, removing
-    the file it was writing.
+    the file it was writing, from this thread, so at once even while the
+    main thread is deep in one long page.
     """
     try:
         run_alive.recv_bytes()
     except (EOFError, OSError):
         pass
-    signal.pthread_kill(threading.main_thread().ident, signal.SIGTERM)
+    _die_on_sigterm(signal.SIGTERM, None)
 
 
 def _die_on_sigterm(signum: int, frame: object) -> None:
