@@ -4,6 +4,7 @@ DATA ?= ../shared/data
 LABELLED ?= tests/fixtures/seeds
 MODEL ?= models/cleaner.npz
 FUZZ_SECONDS ?= 180
+SIGNAL_RUNS ?= 50
 
 .PHONY: install test train eval bench bench-large lint fuzz
 
@@ -31,3 +32,4 @@ lint:
 fuzz:
 	$(PYTHON) tests/fuzz_reader.py --seconds $(FUZZ_SECONDS)
 	$(PYTHON) tests/fuzz_model.py --seconds $(FUZZ_SECONDS)
+	$(PYTHON) tests/fuzz_signals.py --runs $(SIGNAL_RUNS)
