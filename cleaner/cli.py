@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import multiprocessing
 import os
+import select
 import signal
 import sys
 import threading
@@ -25,6 +27,7 @@ from concurrent.futures import CancelledError, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
+from typing import BinaryIO
 
 from cleaner import files, report
 from cleaner.api import Cleaner
@@ -808,8 +811,7 @@ def _clean_stdin(model: LineModel, options: Options) -> int:
     except KeyboardInterrupt:
         return 128 + signal.SIGINT
     try:
-        sys.stdout.buffer.write(data)
-        sys.stdout.buffer.flush()
+        _write_all(sys.stdout.buffer, data)
     except OSError as error:  # the reader went away (| head -c 10), /dev/full, a bad descriptor
         print(f"{PROG}: <stdout>: cannot write: {error.strerror or error}", file=sys.stderr)
         # what could not be written must not be tried again (with a traceback) at exit
@@ -818,6 +820,21 @@ def _clean_stdin(model: LineModel, options: Options) -> int:
         os.close(devnull)
         return EXIT_FAILED
     return EXIT_OK
+
+
+def _write_all(stream: BinaryIO, data: bytes) -> None:
+    """Write every byte or raise: unbuffered (``python -u``, PYTHONUNBUFFERED) or non-blocking
+    standard output can take part of the data, and the rest used to be dropped, exit 0."""
+    view = memoryview(data)
+    while view:
+        written = stream.write(view)
+        if written is None:  # non-blocking and full: wait until it takes more
+            select.select([], [stream], [])
+            continue
+        if written == 0:
+            raise OSError(errno.EIO, "nothing could be written")
+        view = view[written:]
+    stream.flush()
 
 
 if __name__ == "__main__":

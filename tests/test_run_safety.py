@@ -294,6 +294,20 @@ def test_stdin_mode_into_a_reader_that_left_says_so(tiny_model_path: Path) -> No
     assert done.stderr == "cleaner: <stdout>: cannot write: Broken pipe\n"
 
 
+@pytest.mark.parametrize("unbuffered", ["", "1"])
+def test_stdin_mode_short_write_into_head_says_so(tiny_model_path: Path, tmp_path: Path,
+                                                  unbuffered: str) -> None:
+    # 300 kB of body into | head -c 10: an unbuffered stdout took 64 kB, dropped the rest, exit 0
+    (tmp_path / "long.txt").write_text("A line of article body, long enough to be kept by the "
+                                       "tiny model that the tests use.\n" * 3000)
+    command = " ".join(cli_command("-", model=tiny_model_path))
+    done = subprocess.run(["bash", "-c", f"{command} < {tmp_path}/long.txt | head -c 10 "
+                                         ">/dev/null; exit ${PIPESTATUS[0]}"],
+                          env=subprocess_env() | {"PYTHONUNBUFFERED": unbuffered},
+                          capture_output=True, text=True, timeout=120)
+    assert (done.returncode, done.stderr) == (1, "cleaner: <stdout>: cannot write: Broken pipe\n")
+
+
 @pytest.mark.parametrize(("line", "problem"), [
     (("a\nb", "body", 1.0), "line break inside the line"),
     (("a\rb", "body", 1.0), "line break inside the line"),
