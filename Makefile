@@ -9,7 +9,7 @@ SIGNAL_RUNS ?= 50
 .PHONY: install test train eval bench bench-large lint fuzz
 
 install:
-	$(PYTHON) -m pip install --quiet -e '.[dev,datatrove]'
+	$(PYTHON) -m pip install --quiet -e '.[dev,datatrove,spark]'
 
 test:
 	$(PYTHON) -m pytest -q
