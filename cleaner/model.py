@@ -153,6 +153,12 @@ class LineModel:
         out-of-fold first stage, by default by page; ``fit_mask`` picks the
         rows the trees are fitted on, while context is computed on whole pages.
         """
+        # What save() will need is checked before hours of fitting, not after.
+        columns = stage_columns()
+        if features.ndim != 2 or features.shape[1] != len(columns["keep"]):
+            raise ValueError(f"features must have the {len(columns['keep'])} columns of "
+                             f"FEATURE_NAMES, not shape {features.shape}")
+        model_file.check_header({"metadata": metadata or {}})
         labels = np.asarray(labels, dtype=object)
         n = len(labels)
         pages = np.zeros(n, np.int64) if pages is None else np.asarray(pages)
@@ -179,6 +185,9 @@ class LineModel:
                 features[folds == fold])[:, 0]
         keep = fit_keep(features, fit_mask)
         staged = np.hstack([features, prediction_context(out_of_fold, lengths)])
+        if staged.shape[1] != len(columns["context"]):
+            raise ValueError("the second stage's columns must be FEATURE_NAMES then "
+                             "PREDICTION_CONTEXT_FEATURES (see stage_columns)")
         context = fit_keep(staged, fit_mask)
 
         dropped = fit_mask & (labels != BODY)

@@ -61,12 +61,29 @@ def read_file(path: Path) -> bytes:
         os.close(descriptor)
 
 
+def _plain(value: object) -> object:
+    """numpy scalars and arrays as the JSON numbers and lists they hold."""
+    if isinstance(value, (np.generic, np.ndarray)):
+        return value.tolist()
+    raise TypeError(f"{type(value).__name__} cannot be stored in a model file's header")
+
+
+def header_bytes(header: dict) -> bytes:
+    """The header as strict JSON (no NaN or Infinity, which JSON does not have)."""
+    return json.dumps(header, indent=1, sort_keys=True, allow_nan=False,
+                      default=_plain).encode()
+
+
+def check_header(header: dict) -> None:
+    """Raise ValueError or TypeError now if ``header`` could not be written."""
+    header_bytes(header)
+
+
 def pack(arrays: dict[str, np.ndarray], header: dict) -> bytes:
     """Zip the header (as JSON) and the arrays (as .npy, deflated)."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr(HEADER, json.dumps(header, indent=1, sort_keys=True,
-                                            allow_nan=False).encode())
+        archive.writestr(HEADER, header_bytes(header))
         for name in sorted(arrays):
             member = io.BytesIO()
             np.save(member, np.ascontiguousarray(arrays[name]), allow_pickle=False)

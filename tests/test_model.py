@@ -605,3 +605,29 @@ def test_loading_and_predicting_never_import_sklearn(tiny_model_path: Path) -> N
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          env=env, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_numpy_numbers_in_metadata_are_saved_as_numbers(tiny_model: LineModel,
+                                                       tmp_path: Path) -> None:
+    metadata = {"rows": np.int64(12), "share": np.float32(0.5), "counts": np.arange(3)}
+    model = LineModel(tiny_model.keep_estimator, tiny_model.context_estimator,
+                      tiny_model.reason_estimator, metadata)
+    model.save(tmp_path / "m.npz")
+    assert LineModel.load(tmp_path / "m.npz").metadata == {
+        "rows": 12, "share": 0.5, "counts": [0, 1, 2]}
+
+
+@pytest.mark.parametrize("metadata", [{"x": float("nan")}, {"x": object()}])
+def test_metadata_that_cannot_be_saved_fails_before_fitting(metadata: dict) -> None:
+    """Training takes hours: a model that could not be saved must not be fitted."""
+    features, _ = stacked(fixture_pages(("text",)))
+    labels = np.array(["body", "nav"] * len(features))[:len(features)]
+    with pytest.raises((ValueError, TypeError), match="JSON|Out of range|cannot be stored"):
+        LineModel.fit(features, labels, metadata=metadata, keep_iter=10**9)
+
+
+def test_features_of_another_width_fail_before_fitting() -> None:
+    features, lengths = stacked(fixture_pages(("text",)))
+    labels = np.array(["body", "nav"] * len(features))[:len(features)]
+    with pytest.raises(ValueError, match="columns of FEATURE_NAMES"):
+        LineModel.fit(features[:, :-1], labels, keep_iter=10**9)
