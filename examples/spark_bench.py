@@ -76,6 +76,9 @@ def main() -> int:
         tiny = Path(temp) / "one"
         tiny.mkdir()
         unpack(args.source, 1, tiny)
+        start = time.perf_counter()  # the JVM's first job, with no Python worker
+        spark.read.format("binaryFile").load(str(tiny)).repartition(args.cores).count()
+        print(f"Spark, 1 page, first job, JVM only: {time.perf_counter() - start:.2f} s")
         for label in ("cold (new Python workers)", "warm (workers reused)"):
             seconds, _ = time_spark(spark, tiny, args.cores)
             print(f"Spark, 1 page, {label}: {seconds:.2f} s")
