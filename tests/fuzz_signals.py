@@ -86,7 +86,8 @@ def environment() -> dict[str, str]:
 
 
 def one_run(number: int, signum: int, delay: float, work: Path, inputs: Path,
-            reference: dict[str, bytes], model: str | None) -> tuple[list[str], str]:
+            reference: dict[str, bytes], model: str | None,
+            verbose: bool = False) -> tuple[list[str], str]:
     """Problems found in one interrupted run, and a one-line account of it."""
     out = work / f"out{number}"
     problems: list[str] = []
@@ -118,10 +119,13 @@ def one_run(number: int, signum: int, delay: float, work: Path, inputs: Path,
         problems.append(f"unexpected hidden files: {sorted(temps)[:3]}")
     early = ""
     if "Traceback" in messages:
+        last = messages.strip().splitlines()[-1]
         if "cleaner/cli.py" in messages and "in main" in messages:
-            problems.append("traceback: " + messages.strip().splitlines()[-1])
+            problems.append("traceback: " + last)
         else:
-            early = " (signal while Python imported the package: its traceback)"
+            early = f" (a traceback outside the command: {last[:80]})"
+            if verbose:
+                print(messages, flush=True)
     summary = [line for line in messages.splitlines() if "pages done" in line]
     if summary and signum != signal.SIGKILL:
         done = int(summary[-1].split("pages done")[0].split()[-1].replace(",", ""))
@@ -146,6 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pages", type=int, default=160)
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--model", help="model file (default: the one the CLI uses)")
+    parser.add_argument("--verbose", action="store_true", help="show tracebacks in full")
     args = parser.parse_args(argv)
     if not os.path.isdir("/proc/self"):
         print("fuzz_signals: needs /proc (Linux)", file=sys.stderr)
@@ -170,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
         for number in range(args.runs):
             signum = SIGNALS[number % len(SIGNALS)]
             problems, account = one_run(number, signum, rng.uniform(0, full), work, inputs,
-                                        reference, args.model)
+                                        reference, args.model, args.verbose)
             failures += bool(problems)
             print(account, flush=True)
     print(f"fuzz_signals: {args.runs - failures} of {args.runs} runs kept every promise "
