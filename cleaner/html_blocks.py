@@ -59,7 +59,20 @@ _NAME_SPLIT = regex.compile(r"[^a-z0-9]+|(?<=[a-z])(?=[0-9])")
 #: Runs of Unicode White_Space, exactly the `regex` module's \s, in the standard library's
 #: engine: three times faster on the many short block texts of a page.
 _SPACE = re.compile("[\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+")
-_CONTROL = regex.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+#: A plain character class: the standard engine scans a page for it three times faster.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+#: Separators that str.split() treats as whitespace but Unicode (and _SPACE) does not.
+_SPLIT_ONLY = ("\x1c", "\x1d", "\x1e", "\x1f")
+
+
+def collapse_spaces(text: str) -> str:
+    """Runs of Unicode White_Space as one space, none at the ends: str.split() does it
+    three times faster than the pattern whenever the text has no \\x1c-\\x1f."""
+    if any(separator in text for separator in _SPLIT_ONLY):
+        return _SPACE.sub(" ", text).strip()
+    return " ".join(text.split())
+
+
 _HINT_LOOKUP = {word: index for index, words in enumerate(HINTS.values()) for word in words}
 
 
@@ -152,7 +165,7 @@ class _BlockCollector:
 
     def flush(self) -> None:
         if self.context is not None:
-            text = _SPACE.sub(" ", "".join(self.chunks)).strip()
+            text = collapse_spaces("".join(self.chunks))
             if text:
                 row = self.context.copy()
                 row[0] = min(1.0, self.link_chars / len(text))

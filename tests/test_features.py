@@ -436,7 +436,7 @@ def test_one_row_page() -> None:
 # patterns they replace, on text built from the characters that matter to them.
 
 _TRICKY = st.lists(st.sampled_from(
-    list("ab.wh:/\n \t\xa0\u2003\u2028\u3000\x85\x1c_0é\u0301\u093f")
+    list("ab.wh:/\n \t\xa0\u2003\u2028\u3000\x85\x1c\x1f_0é\u0301\u093f")
     + ["com", "org", "net", "www.", "http://"]), max_size=40).map("".join)
 
 
@@ -473,3 +473,23 @@ def test_cached_hints_are_shared_read_only() -> None:
     again = _hint_vector(etree.fromstring('<p class="site-nav main-menu"/>'))
     assert first is again and not first.flags.writeable
     assert _hint_vector(etree.fromstring('<div class="xyz"/>')) is None
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.one_of(_TRICKY, st.text(max_size=60)))
+def test_collapsed_spaces_equal_the_pattern_and_strip(text: str) -> None:
+    import regex
+
+    from cleaner.html_blocks import collapse_spaces
+
+    assert collapse_spaces(text) == regex.compile(r"\s+").sub(" ", text).strip()
+
+
+def test_control_characters_are_the_same_class_as_before() -> None:
+    import regex
+
+    from cleaner.html_blocks import _CONTROL
+
+    everything = "".join(map(chr, range(0x3000)))
+    assert _CONTROL.sub("", everything) == regex.compile(
+        r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]").sub("", everything)
