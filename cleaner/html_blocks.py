@@ -225,7 +225,7 @@ def _blocks(html: str, skip_hidden: bool = True) -> tuple[list[str], np.ndarray]
     if root is None:
         return [], np.zeros((0, len(STRUCTURE_FEATURES)), dtype=np.float32)
     n_path = len(PATH_TAGS)
-    path_counts = np.zeros(n_path, dtype=np.float32)
+    path_counts = [0] * n_path  # Python ints: updated at every element, read per block
     hint_counts = np.zeros(len(HINTS), dtype=np.float32)
     stack: list[tuple[str, np.ndarray | None]] = []
     block_tags: list[str] = []
@@ -264,7 +264,7 @@ def _blocks(html: str, skip_hidden: bool = True) -> tuple[list[str], np.ndarray]
                 block_tags.append(tag)
             if tag == "a":
                 collector.links += 1
-            collector.add(element.text, path_counts[0] > 0, context)
+            collector.add(element.text, path_counts[0] > 0, context)  # [0]: inside <a>
         else:
             popped, hints = stack.pop()
             if popped != _SKIPPED:
