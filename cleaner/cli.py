@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import BinaryIO
 
-from cleaner import files, report
+from cleaner import __version__, files, report
 from cleaner.api import Cleaner
 from cleaner.files import InputError, Job, Limits, Problem
 from cleaner.labels import BLANK, BODY, LABELS, Line, format_labelled
@@ -590,6 +590,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
     """The ``cleaner`` parser and its ``clean`` subcommand's parser."""
     parser = argparse.ArgumentParser(
         prog=PROG, description="Keep the article body of scraped news pages, drop the chrome.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     clean = commands.add_parser(
         "clean", help="clean pages (files, directories, or - for standard input)",

@@ -12,6 +12,7 @@ predictor relies on; anything else is a ModelError that names the file.
 from __future__ import annotations
 
 import contextlib
+import importlib.resources
 import math
 import os
 from pathlib import Path
@@ -29,7 +30,10 @@ FORMAT_VERSION = 3
 DROP = "drop"
 #: The three stages, in the order they run, as named in a model file.
 STAGES = ("keep", "context", "reason")
-DEFAULT_MODEL_PATH = Path(__file__).resolve().parent.parent / "models" / "cleaner.npz"
+#: Where the shipped model lives: ``cleaner/models`` is a link to ``models/`` in a
+#: checkout (where training writes) and a package-data folder in a wheel.
+MODELS_DIR = Path(str(importlib.resources.files("cleaner") / "models"))
+DEFAULT_MODEL_PATH = MODELS_DIR / "cleaner.npz"
 
 
 class ModelError(RuntimeError):

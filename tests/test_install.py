@@ -1,0 +1,95 @@
+"""What users install is what is tested: a wheel built from this checkout, installed
+into a fresh virtual environment (dependencies from the registry, as a user gets them),
+run from a directory outside the checkout with the model the wheel carries."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+import pytest
+
+from cleaner import clean
+
+REPO = Path(__file__).resolve().parent.parent
+PAGE = REPO / "tests" / "fixtures" / "pages" / "bakery.html"
+
+
+def _build_wheel(work: Path) -> Path:
+    """Build from a copy of the sources, so no stale ``build/`` of the checkout leaks in."""
+    source = work / "source"
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy2(REPO / name, source / name)
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info")
+    shutil.copytree(REPO / "cleaner", source / "cleaner", symlinks=True, ignore=ignore)
+    shutil.copytree(REPO / "models", source / "models", ignore=ignore)
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet",
+                    "-w", str(work / "dist"), str(source)], check=True, cwd=work)
+    (wheel,) = (work / "dist").glob("*.whl")
+    return wheel
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The ``bin`` directory of a fresh venv with the built wheel installed."""
+    work = tmp_path_factory.mktemp("install")
+    wheel = _build_wheel(work)
+    env_dir = work / "venv"
+    venv.EnvBuilder(with_pip=True).create(env_dir)
+    bin_dir = env_dir / ("Scripts" if os.name == "nt" else "bin")
+    subprocess.run([str(bin_dir / "python"), "-m", "pip", "install", "--quiet", str(wheel)],
+                   check=True, cwd=work)
+    return bin_dir
+
+
+def _run(bin_dir: Path, args: list[str], cwd: Path) -> subprocess.CompletedProcess:
+    env = {key: value for key, value in os.environ.items()
+           if key not in ("PYTHONPATH", "CLEANER_MODEL", "VIRTUAL_ENV")}
+    env["PATH"] = f"{bin_dir}{os.pathsep}{env.get('PATH', '')}"
+    return subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+
+
+def test_wheel_is_named_for_the_registry_and_carries_the_model(installed: Path) -> None:
+    wheel = next((installed.parent.parent / "dist").glob("*.whl"))
+    assert wheel.name.startswith("news_cleaner-")
+    import zipfile
+
+    names = zipfile.ZipFile(wheel).namelist()
+    shipped = sorted(path.name for path in (REPO / "models").iterdir() if path.is_file())
+    assert shipped and all(f"cleaner/models/{name}" in names for name in shipped)
+
+
+def test_installed_cli_cleans_a_page_outside_the_checkout(installed: Path,
+                                                          tmp_path: Path) -> None:
+    shutil.copy(PAGE, tmp_path / "page.html")
+    result = _run(installed, ["cleaner", "clean", "page.html", "-o", "out/"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    body = (tmp_path / "out" / "page.txt").read_text(encoding="utf-8")
+    # The same shipped model as the checkout's, so the same body.
+    assert body == clean(PAGE.read_bytes()) + "\n"
+    assert "The bakery on Mill Street opened its doors again" in body
+
+
+def test_installed_package_imports_from_the_venv_and_finds_its_model(installed: Path,
+                                                                    tmp_path: Path) -> None:
+    code = ("import cleaner, cleaner.model as m; "
+            "print(cleaner.__file__); print(m.default_model_path())")
+    result = _run(installed, [str(installed / "python"), "-c", code], tmp_path)
+    assert result.returncode == 0, result.stderr
+    module_file, model_path = result.stdout.splitlines()
+    venv_root = str(installed.parent)
+    assert module_file.startswith(venv_root) and model_path.startswith(venv_root)
+    assert Path(model_path).is_file()
+
+
+def test_installed_cli_reports_its_version(installed: Path, tmp_path: Path) -> None:
+    import cleaner
+
+    result = _run(installed, ["cleaner", "--version"], tmp_path)
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"cleaner {cleaner.__version__}"
