@@ -11,9 +11,11 @@ from cleaner.labels import (
 )
 from cleaner.model import LineModel, ModelError
 from cleaner.page import Page, make_page
+from cleaner.reader import InputError, Limits, read_page
 
 __all__ = [
     "Cleaner", "clean", "label", "Line", "LABELS", "LineModel", "ModelError", "Page",
     "make_page", "format_labelled", "parse_labelled", "read_labelled", "write_labelled",
+    "InputError", "Limits", "read_page",
 ]
 __version__ = "1.0.0"

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import numpy as np
 
-from cleaner.decode import decode_bytes
 from cleaner.features import page_features
 from cleaner.labels import BLANK, BODY, Line
 from cleaner.model import LineModel
-from cleaner.page import InputFormat, Page, make_page
+from cleaner.page import InputFormat, Page
+from cleaner.reader import Limits, read_page
 
 PageInput = str | bytes
 #: How many pages' lines go through the model in one call in ``*_many``.
@@ -29,19 +29,24 @@ class Cleaner:
     """A loaded model plus the options that decide what is kept."""
 
     def __init__(self, model: LineModel | str | Path | None = None,
-                 keep: Iterable[str] = (BODY,), input_format: InputFormat | None = None) -> None:
+                 keep: Iterable[str] = (BODY,), input_format: InputFormat | None = None,
+                 limits: Limits | None = None) -> None:
         self.model = model if isinstance(model, LineModel) else LineModel.load(model)
         self.keep = frozenset(keep)
         self.input_format = input_format
+        self.limits = limits or Limits()
         self.body_threshold = self.model.body_threshold
 
     def page(self, page: PageInput | Page) -> Page:
-        """Turn input into a :class:`Page` (bytes are decoded, HTML detected unless set)."""
+        """Turn input into a :class:`Page` the way the CLI reads a file.
+
+        Bytes are gunzipped, decoded and checked, and raise
+        :class:`~cleaner.reader.InputError` with the reason when they are no
+        page (binary data, empty, over a limit); a ``str`` is never refused.
+        """
         if isinstance(page, Page):
             return page
-        if isinstance(page, bytes):
-            page = decode_bytes(page)
-        return make_page(page, self.input_format)
+        return read_page(page, self.limits, self.input_format)
 
     def label(self, page: PageInput | Page) -> list[Line]:
         """One :class:`Line` per line of the page (per text block for HTML)."""
@@ -126,7 +131,9 @@ def default_cleaner() -> Cleaner:
 
 
 def clean(page: PageInput) -> str:
-    """The body text of a page (plain text or HTML, str or bytes), using the shipped model."""
+    """The body text of a page (plain text or HTML, str or bytes), using the shipped model.
+
+    Bytes that are no page raise :class:`~cleaner.reader.InputError`."""
     return default_cleaner().clean(page)
 
 

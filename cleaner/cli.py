@@ -35,6 +35,7 @@ from cleaner.files import InputError, Job, Limits, Problem
 from cleaner.labels import BLANK, BODY, LABELS, Line, format_labelled
 from cleaner.model import LineModel, ModelError, default_model_path, one_thread
 from cleaner.page import Page
+from cleaner.reader import read_page
 
 PROG = "cleaner"
 #: Files per chunk sent to a worker: small enough that Ctrl-C is answered in
@@ -91,7 +92,7 @@ class PageWorker:
 
     def load(self, data: bytes) -> Page:
         """A checked page from raw bytes; :class:`InputError` says why there is none."""
-        return files.load_page(data, self.options.limits, self.options.input_format)
+        return read_page(data, self.options.limits, self.options.input_format)
 
     def output(self, page: Page, lines: list[Line]) -> tuple[bytes, int, Counter]:
         """The bytes to write, the number of kept lines and the dropped lines by label."""

@@ -40,9 +40,9 @@ from datatrove.utils.typeshelper import StatHints
 
 from cleaner import process_model
 from cleaner.api import Cleaner
-from cleaner.files import InputError, Limits, load_text_page
 from cleaner.labels import BLANK, BODY
 from cleaner.page import InputFormat
+from cleaner.reader import InputError, Limits, load_text_page
 
 #: (kept text, lines by label) for a page, or (None, reason) when it cannot be cleaned.
 Result = tuple[str, dict[str, int]] | tuple[None, str]

@@ -2,8 +2,9 @@
 
 Scrape dumps hold whatever a crawler saved: pages, images, truncated
 archives, symlink loops, names in no encoding. Everything here either
-yields a page's text or raises :class:`InputError` with a reason a user can
-act on; nothing here decides what a line is.
+yields a page's bytes (which :func:`cleaner.reader.read_page` makes a page)
+or raises :class:`InputError` with a reason a user can act on; nothing here
+decides what a line is.
 
 Outputs are written to a hidden temporary file in the output directory and
 then linked into place, so an output file under its final name is always
@@ -14,61 +15,25 @@ run leaves at most hidden ``*.cleaner-tmp`` files that the next run removes.
 from __future__ import annotations
 
 import errno
-import gzip
-import io
 import os
 import secrets
 import stat
-import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO, Literal
 
 import regex
 
-from cleaner.decode import decode_bytes
-from cleaner.page import Page, looks_like_html, make_page
+from cleaner.reader import InputError, Limits  # noqa: F401  (re-exported for callers)
 
 #: Input suffixes replaced by the output suffix (also under ``.gz``).
 INPUT_SUFFIXES = (".html", ".htm", ".xhtml", ".txt", ".text")
 BODY_SUFFIX = ".txt"
 EXPLAIN_SUFFIX = ".labels.tsv"
 TEMP_SUFFIX = ".cleaner-tmp"
-GZIP_MAGIC = b"\x1f\x8b"
 ExistingPolicy = Literal["error", "overwrite", "skip"]
 
 _TEMP_NAME = regex.compile(r"^\..*\.(\d+)-[0-9a-f]{8}" + regex.escape(TEMP_SUFFIX) + "$")
-# Control characters that do not occur in text (tab, line breaks, form feed excepted).
-_BINARY_CHARS = regex.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
-#: Share of control characters above which decoded "text" is taken for binary data.
-BINARY_CONTROL_SHARE = 0.01
-_SIGNATURES: tuple[tuple[bytes, str], ...] = (
-    (b"\x89PNG\r\n\x1a\n", "PNG image"), (b"\xff\xd8\xff", "JPEG image"),
-    (b"GIF87a", "GIF image"), (b"GIF89a", "GIF image"), (b"%PDF-", "PDF document"),
-    (b"PK\x03\x04", "ZIP archive"), (GZIP_MAGIC, "gzip data"), (b"\x7fELF", "executable"),
-    (b"\xfd7zXZ\x00", "xz data"), (b"\x28\xb5\x2f\xfd", "zstd data"),
-    (b"7z\xbc\xaf\x27\x1c", "7z archive"), (b"Rar!\x1a\x07", "RAR archive"),
-    (b"OggS", "Ogg media"), (b"\x1a\x45\xdf\xa3", "WebM/Matroska video"),
-    (b"wOFF", "WOFF font"), (b"wOF2", "WOFF2 font"), (b"SQLite format 3\x00", "SQLite database"),
-    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "MS Office document"),
-)
-
-
-class InputError(Exception):
-    """A page that cannot be processed; the message is the reason shown to the user."""
-
-
-@dataclass(frozen=True)
-class Limits:
-    """Bounds that keep one monster file from exhausting memory or time.
-
-    A page over a limit is reported and skipped, never truncated: a
-    truncated page would be a silently wrong output.
-    """
-
-    max_page_bytes: int = 20_000_000
-    max_line_chars: int = 100_000
-    max_page_lines: int = 100_000
 
 
 @dataclass(frozen=True)
@@ -331,7 +296,7 @@ def output_inside_input(paths: Iterable[str], out_dir: str) -> str | None:
 
 
 def read_file(path: str, limits: Limits) -> bytes:
-    """The bytes of a page file, gunzipped if it is gzip data, within the size limit."""
+    """The bytes of a page file, within the size limit (gzip is undone by the reader)."""
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
     except OSError as error:
@@ -352,95 +317,12 @@ def read_file(path: str, limits: Limits) -> bytes:
 
 
 def read_stream(stream: BinaryIO, limits: Limits) -> bytes:
-    """Read at most the size limit (standard input, or an opened file), gunzipping gzip data."""
+    """Read at most the size limit (standard input, or an opened file)."""
     data = stream.read(limits.max_page_bytes + 1)
     if len(data) > limits.max_page_bytes:
-        raise InputError(_too_large("input is", limits))
-    if data.startswith(GZIP_MAGIC):
-        data = gunzip(data, limits)
+        raise InputError(f"input is over the limit of {limits.max_page_bytes:,} bytes "
+                         "(--max-page-bytes)")
     return data
-
-
-def gunzip(data: bytes, limits: Limits) -> bytes:
-    """Decompress at most the size limit, so that a gzip bomb costs nothing."""
-    try:
-        with gzip.GzipFile(fileobj=io.BytesIO(data)) as archive:
-            page = archive.read(limits.max_page_bytes + 1)
-    except (OSError, EOFError, zlib.error) as error:
-        raise InputError(f"corrupt gzip file ({error})") from None
-    if len(page) > limits.max_page_bytes:
-        raise InputError(_too_large("decompresses to", limits))
-    return page
-
-
-def page_text(data: bytes, limits: Limits) -> str:
-    """Decoded text of a page, or :class:`InputError` if it is no page at all."""
-    if not data:
-        raise InputError("empty file")
-    for signature, kind in _SIGNATURES:
-        if data.startswith(signature):
-            raise InputError(f"binary file ({kind}), not a text or HTML page")
-    text = decode_bytes(data)
-    sample = text[:1_000_000]
-    controls = len(_BINARY_CHARS.findall(sample))
-    if controls > 8 and controls > len(sample) * BINARY_CONTROL_SHARE:
-        share = controls / len(sample)
-        raise InputError(f"binary file ({share:.0%} control characters), not a text or HTML page")
-    if not text.strip():
-        raise InputError("no text (only whitespace)")
-    return text
-
-
-def check_line_count(text: str, limits: Limits) -> None:
-    """Refuse a plain-text page with too many lines before splitting it into them.
-
-    Counted in C, so that twenty million empty lines cost no more than a scan.
-    """
-    breaks = text.count("\n") + text.count("\r") - text.count("\r\n")
-    count = breaks + (0 if text.endswith(("\n", "\r")) else 1)
-    if count > limits.max_page_lines:
-        raise InputError(_too_many_lines(count, limits))
-
-
-def check_lines(lines: list[str], limits: Limits) -> None:
-    """Refuse a page with too many lines (text) or blocks (HTML), or one too long."""
-    if len(lines) > limits.max_page_lines:
-        raise InputError(_too_many_lines(len(lines), limits))
-    for number, line in enumerate(lines, 1):
-        if len(line) > limits.max_line_chars:
-            raise InputError(f"line {number:,} has {len(line):,} characters, over the limit of "
-                             f"{limits.max_line_chars:,} (--max-line-chars)")
-
-
-def load_page(data: bytes, limits: Limits, input_format: str | None = None) -> Page:
-    """A checked page from raw bytes (already gunzipped); :class:`InputError` says why
-    there is none. This is the whole reader and segmenter, as the fuzzer drives it."""
-    return load_text_page(page_text(data, limits), limits, input_format)
-
-
-def load_text_page(text: str, limits: Limits, input_format: str | None = None) -> Page:
-    """A checked page from text already decoded (a document in someone else's pipeline)."""
-    if len(text) > limits.max_page_bytes:  # fewer characters than bytes: a lower bound
-        raise InputError(_too_large("page is", limits))
-    if not text.strip():
-        raise InputError("no text (only whitespace)")
-    input_format = input_format or ("html" if looks_like_html(text) else "text")
-    if input_format == "text":
-        check_line_count(text, limits)
-    page = make_page(text, input_format)
-    if not page.lines:
-        raise InputError("no text in the HTML page")
-    check_lines(page.lines, limits)
-    return page
-
-
-def _too_large(what: str, limits: Limits) -> str:
-    return f"{what} over the limit of {limits.max_page_bytes:,} bytes (--max-page-bytes)"
-
-
-def _too_many_lines(count: int, limits: Limits) -> str:
-    return (f"page has {count:,} lines, over the limit of {limits.max_page_lines:,} "
-            "(--max-page-lines)")
 
 
 def _os_reason(error: OSError, path: str | None = None) -> str:

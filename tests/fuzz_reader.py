@@ -2,8 +2,9 @@
 
 Hypothesis generates raw files (random bytes, text and HTML built from
 hostile fragments, in several encodings, sometimes gzipped) and pushes each
-through what the CLI does with a file's bytes: gunzip, decode, detect the
-kind, split into lines or HTML blocks, check the limits, compute features.
+through the one reader that the CLI, the API and the stream readers share
+(:func:`cleaner.reader.read_page`): gunzip, decode, detect the kind, split
+into lines or HTML blocks, check the limits; then compute features.
 Every input must give a page or an :class:`InputError`; nothing else, and
 the page must be sound (see :func:`check_input`). A failing input is shrunk
 and saved under ``tests/fixtures/fuzz/``, where ``test_fuzz_regressions.py``
@@ -26,9 +27,9 @@ from hypothesis import strategies as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from cleaner import files  # noqa: E402
+from cleaner import files, reader  # noqa: E402
 from cleaner.features import FEATURE_NAMES, page_features  # noqa: E402
-from cleaner.files import InputError, Limits  # noqa: E402
+from cleaner.reader import InputError, Limits  # noqa: E402
 
 FOUND = Path(__file__).resolve().parent / "fixtures" / "fuzz"
 #: Small limits so that the limit checks are reached, and examples stay fast.
@@ -84,7 +85,7 @@ def check_input(data: bytes) -> None:
         return
     for input_format in (None, "text", "html"):
         try:
-            page = files.load_page(data, LIMITS, input_format)
+            page = reader.read_page(data, LIMITS, input_format)
         except InputError as error:
             assert str(error), "an InputError must say why"
             continue
@@ -94,7 +95,8 @@ def check_input(data: bytes) -> None:
         assert len(page.lines) <= LIMITS.max_page_lines
         assert max(map(len, page.lines)) <= LIMITS.max_line_chars
         if page.kind == "text":
-            text = files.page_text(data, LIMITS)
+            raw = reader.gunzip(data, LIMITS) if data.startswith(reader.GZIP_MAGIC) else data
+            text = reader.page_text(raw)
             assert "".join(page.lines) == "".join(text.replace("\r", "\n").split("\n"))
         else:
             assert all(line.strip() for line in page.lines), "HTML blocks carry text"

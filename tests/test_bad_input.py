@@ -380,7 +380,7 @@ def test_bad_inputs_mixed_with_good_pages(cli, tmp_path: Path, large: dict[str, 
             continue
         output = relative.with_name(files.output_name(relative.name)).as_posix()
         expected_outputs.add(output)
-        data = files.read_file(str(source), files.Limits())
+        data = files.read_file(str(source), files.Limits())  # raw bytes, as a user has them
         body = cleaner.clean(data)
         assert written[output].decode() == (body + "\n" if body else ""), output
     assert set(written) == expected_outputs

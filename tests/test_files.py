@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from cleaner import files
+from cleaner import files, reader
 from cleaner.files import InputError, Job, Limits, Problem
+from cleaner.reader import read_page
 
 
 @pytest.mark.parametrize(("name", "expected"), [
@@ -142,9 +143,9 @@ def test_read_file_refuses_a_file_over_the_limit_without_reading_it(tmp_path: Pa
         files.read_file(str(page), Limits(max_page_bytes=100))
 
 
-def test_read_file_gunzips_by_content_not_name(tmp_path: Path) -> None:
+def test_reader_gunzips_by_content_not_name(tmp_path: Path) -> None:
     page = _touch(tmp_path / "a.html", gzip.compress(b"<p>hello</p>"))
-    assert files.read_file(str(page), Limits()) == b"<p>hello</p>"
+    assert read_page(files.read_file(str(page), Limits())).lines == ["hello"]
 
 
 def test_gzip_bomb_stops_at_the_limit(tmp_path: Path) -> None:
@@ -152,14 +153,15 @@ def test_gzip_bomb_stops_at_the_limit(tmp_path: Path) -> None:
     assert page.stat().st_size < 100_000
     with pytest.raises(InputError, match=r"^decompresses to over the limit of 100,000 bytes "
                                          r"\(--max-page-bytes\)$"):
-        files.read_file(str(page), Limits(max_page_bytes=100_000))
+        read_page(files.read_file(str(page), Limits(max_page_bytes=100_000)),
+                  Limits(max_page_bytes=100_000))
 
 
 def test_page_text_line_count_is_checked_before_splitting() -> None:
-    files.check_line_count("a\n" * 10, Limits(max_page_lines=10))
-    files.check_line_count("a\r\n" * 9 + "a", Limits(max_page_lines=10))
+    reader.check_line_count("a\n" * 10, Limits(max_page_lines=10))
+    reader.check_line_count("a\r\n" * 9 + "a", Limits(max_page_lines=10))
     with pytest.raises(InputError, match=r"^page has 11 lines, over the limit of 10 "):
-        files.check_line_count("a\r" * 10 + "a", Limits(max_page_lines=10))
+        reader.check_line_count("a\r" * 10 + "a", Limits(max_page_lines=10))
 
 
 def test_a_fifo_is_refused_not_waited_on(tmp_path: Path) -> None:

@@ -21,9 +21,9 @@ def test_reader_contract(path: Path) -> None:
 
 
 def test_the_contract_catches_a_page_that_is_not_sound(monkeypatch: pytest.MonkeyPatch) -> None:
-    from cleaner import files
+    from cleaner import reader
     from cleaner.page import Page
 
-    monkeypatch.setattr(files, "load_page", lambda data, limits, fmt=None: Page(["a\nb"], "text"))
+    monkeypatch.setattr(reader, "read_page", lambda data, limits, fmt=None: Page(["a\nb"], "text"))
     with pytest.raises(AssertionError):
         check_input(b"a page")
