@@ -36,6 +36,8 @@ from cleaner.labels import BLANK, BODY, LABELS, Line, format_labelled
 from cleaner.model import LineModel, ModelError, default_model_path, one_thread
 from cleaner.page import Page
 from cleaner.reader import read_page
+from cleaner.record_run import RecordOptions, clean_record_file
+from cleaner.records import record_kind
 
 PROG = "cleaner"
 #: Files per chunk sent to a worker: small enough that Ctrl-C is answered in
@@ -623,6 +625,18 @@ def build_parser() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
     clean.add_argument("--report-pages", type=_positive_int, metavar="N",
                        help="pages shown in the --report, least confident first "
                             f"(default: {report.DEFAULT_PAGES})")
+    records = clean.add_argument_group(
+        "record files", "a .jsonl, .warc or .wet file (optionally .gz or .zst) is read as "
+                        "records: give it alone as PATH, with -o OUT.jsonl[.gz|.zst] or -o -")
+    records.add_argument("--field", metavar="NAME",
+                         help="JSONL field holding the page (default: the first of "
+                              "html, text, content, raw_content)")
+    records.add_argument("--output-field", default="text", metavar="NAME",
+                         help="field the body is written to (default: %(default)s)")
+    records.add_argument("--label-counts", action="store_true",
+                         help="add label_counts (lines per label) to each record")
+    records.add_argument("--no-metadata", action="store_true",
+                         help="do not add title, author, date, url, language of HTML pages")
     limits = Limits()
     clean.add_argument("--max-page-bytes", type=_limit, default=limits.max_page_bytes,
                        metavar="N", help="skip pages larger than this, after decompression "
@@ -684,6 +698,9 @@ class _UsageError(Exception):
 
 
 def _clean(args: argparse.Namespace) -> int:
+    kinds = [record_kind(path) for path in args.paths]
+    if any(kinds):
+        return _clean_records(args, kinds)
     stdin = args.paths == ["-"]
     if "-" in args.paths and not stdin:
         raise _UsageError("- (standard input) must be the only PATH")
@@ -791,6 +808,23 @@ def _run_interruptibly(run: Run, plan: Iterator[Job | Problem]) -> int | None:
     finally:
         signal.signal(signal.SIGTERM, previous)
         run.close()
+
+
+def _clean_records(args: argparse.Namespace, kinds: list) -> int:
+    """A JSONL, WARC or WET file: records in, JSONL records out (see record_run)."""
+    if len(args.paths) != 1:
+        raise _UsageError("a record file (.jsonl, .warc, .wet) must be the only PATH")
+    if not args.output:
+        raise _UsageError("the output file is required: -o OUT.jsonl[.gz|.zst] or -o -")
+    if args.probabilities and not args.explain:
+        raise _UsageError("--probabilities goes with --explain")
+    options = RecordOptions(
+        field=args.field, output_field=args.output_field, keep=args.keep,
+        input_format=args.input_format, explain=args.explain, probabilities=args.probabilities,
+        label_counts=args.label_counts or kinds[0] != "jsonl", metadata=not args.no_metadata,
+        limits=Limits(args.max_page_bytes, args.max_line_chars, args.max_page_lines))
+    return clean_record_file(args.paths[0], kinds[0], args.output, args.model, options,
+                             args.jobs, args.overwrite)
 
 
 def _clean_stdin(model: LineModel, options: Options) -> int:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import json
 import zlib
 from dataclasses import dataclass
 
@@ -65,6 +66,7 @@ def read_page(data: bytes | str, limits: Limits | None = None,
         raise InputError(_too_large("input is", limits))
     if data.startswith(GZIP_MAGIC):
         data = gunzip(data, limits)
+    refuse_records(data)
     return load_text_page(page_text(data), limits, input_format)
 
 
@@ -83,6 +85,25 @@ def load_text_page(text: str, limits: Limits, input_format: InputFormat | None =
         raise InputError("no text in the HTML page")
     check_lines(page.lines, limits)
     return page
+
+
+def refuse_records(data: bytes) -> None:
+    """A WARC or JSONL file is many records: read one as a page and they would be glued."""
+    if data.startswith(b"WARC/"):
+        raise InputError("WARC file: it holds records, not one page; give it alone as PATH "
+                         "with -o OUTPUT.jsonl")
+    if data[:1] == b"{":
+        head = data[:65_536].split(b"\n", 2)[:2]
+        if len(head) == 2 and all(_is_json_object(line) for line in head):
+            raise InputError("JSONL file: it holds records, not one page; give it alone as "
+                             "PATH with -o OUTPUT.jsonl")
+
+
+def _is_json_object(line: bytes) -> bool:
+    try:
+        return isinstance(json.loads(line), dict)
+    except ValueError:
+        return False
 
 
 def gunzip(data: bytes, limits: Limits) -> bytes:
