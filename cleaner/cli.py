@@ -21,6 +21,7 @@ import select
 import signal
 import sys
 import threading
+import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import CancelledError, Future, ProcessPoolExecutor
@@ -296,14 +297,19 @@ class Summary:
     failed: int = 0
     skipped: int = 0
     kept: int = 0
+    empty: int = 0
     dropped: Counter = field(default_factory=Counter)
+    started: float = field(default_factory=time.monotonic)
 
     def line(self, interrupted: bool = False) -> str:
+        elapsed = time.monotonic() - self.started
+        rate = (self.done + self.failed) / max(elapsed, 1e-9)
         dropped = ", ".join(f"{label} {count:,}" for label, count in
                             sorted(self.dropped.items(), key=lambda item: (-item[1], item[0])))
         text = (f"{self.done:,} pages done, {self.failed:,} failed"
                 + (f", {self.skipped:,} skipped (output exists)" if self.skipped else "")
-                + f"; {self.kept:,} lines kept, dropped: {dropped or 'none'}")
+                + f"; {self.kept:,} lines kept, dropped: {dropped or 'none'}"
+                + f"; {self.empty:,} empty outputs; {elapsed:.1f} s, {rate:,.1f} pages/s")
         return ("interrupted: " if interrupted else "") + text
 
 
@@ -319,7 +325,8 @@ class _Entry:
 class Reporter:
     """Messages and the progress bar on stderr; the summary it adds up."""
 
-    def __init__(self, progress: bool, report: report.ReportCollector | None = None) -> None:
+    def __init__(self, progress: bool, report: report.ReportCollector | None = None,
+                 paths: Sequence[str] = ()) -> None:
         self.summary = Summary()
         self.report = report
         self.bar = None
@@ -328,6 +335,14 @@ class Reporter:
 
             tqdm.tqdm.monitor_interval = 0
             self.bar = tqdm.tqdm(unit=" pages", file=sys.stderr, dynamic_ncols=True)
+            threading.Thread(target=self._count, args=(paths,), daemon=True).start()
+
+    def _count(self, paths: Sequence[str]) -> None:
+        """Give the bar its total (and so an ETA) once a walk has counted the inputs."""
+        total = sum(1 for item in files.walk_inputs(paths) if not isinstance(item, Problem))
+        if self.bar is not None:
+            self.bar.total = total
+            self.bar.refresh()
 
     def message(self, text: str) -> None:
         text = files.escape_controls(text)  # one message, one line, no terminal codes
@@ -344,6 +359,7 @@ class Reporter:
         if outcome.status == "done":
             self.summary.done += 1
             self.summary.kept += outcome.kept
+            self.summary.empty += outcome.kept == 0
             self.summary.dropped.update(outcome.dropped)
         elif outcome.status == "failed":
             self.summary.failed += 1
@@ -591,12 +607,15 @@ def _labels(text: str) -> tuple[str, ...]:
 
 def build_parser() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
     """The ``cleaner`` parser and its ``clean`` subcommand's parser."""
+    # allow_abbrev=False: --expl must not silently mean --explain.
     parser = argparse.ArgumentParser(
-        prog=PROG, description="Keep the article body of scraped news pages, drop the chrome.")
+        prog=PROG, allow_abbrev=False,
+        description="Keep the article body of scraped news pages, drop the chrome.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     clean = commands.add_parser(
-        "clean", help="clean pages (files, directories, or - for standard input)",
+        "clean", allow_abbrev=False,
+        help="clean pages (files, directories, or - for standard input)",
         description="Write the body of each page (plain text or HTML, optionally .gz) "
                     "to OUT_DIR, mirroring the input tree: REL/name.html -> OUT_DIR/REL/name.txt.")
     clean.add_argument("paths", nargs="+", metavar="PATH",
@@ -722,6 +741,10 @@ def _clean(args: argparse.Namespace) -> int:
         if inside is not None:
             raise _UsageError(f"input directory {files.display_path(inside)} is inside "
                               f"output directory {files.display_path(args.output)}")
+        missing = [path for path in args.paths if not os.path.lexists(path)]
+        if missing:  # before the model loads and before anything is created
+            raise _UsageError("no such file or directory: "
+                              + ", ".join(map(files.display_path, missing)))
     try:
         model = LineModel.load(args.model)
     except ModelError as error:
@@ -748,7 +771,7 @@ def _clean(args: argparse.Namespace) -> int:
     collector = None
     if args.report is not None:
         collector = report.ReportCollector(args.report_pages or report.DEFAULT_PAGES)
-    reporter = Reporter(progress=sys.stderr.isatty(), report=collector)
+    reporter = Reporter(progress=sys.stderr.isatty(), report=collector, paths=args.paths)
     run = Run(model, options, args.jobs, reporter)
     signum = _run_interruptibly(run, plan)
     reporter.close(interrupted=signum is not None)

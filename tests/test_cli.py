@@ -8,14 +8,17 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from pathlib import Path
 
 import pytest
+import regex
 from conftest import KEEP_ALL, PAGES, cli_command, subprocess_env, tree
 
 from cleaner.api import Cleaner
+from cleaner.cli import main
 from cleaner.labels import BLANK, LABELS, parse_labelled
 from cleaner.model import LineModel
 
@@ -252,28 +255,50 @@ def test_text_that_mentions_tags_is_still_text(cli, tmp_path: Path) -> None:
     assert (tmp_path / "out" / "howto.txt").read_text() == page
 
 
-def test_missing_input_is_reported_and_the_run_goes_on(cli, pages: Path, tmp_path: Path) -> None:
+def test_missing_input_is_a_usage_error_before_anything_is_created(
+        cli, pages: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_model(*args: object) -> None:
+        raise AssertionError("the model must not load when an input is missing")
+
+    monkeypatch.setattr(LineModel, "load", no_model)
     result = cli(tmp_path / "nowhere", pages / "harbour.txt", "-o", tmp_path / "out")
-    assert result.code == 1
-    assert result.messages == [f"cleaner: {tmp_path}/nowhere: No such file or directory"]
-    assert (tmp_path / "out" / "harbour.txt").exists()
+    assert result.code == 2
+    assert result.stderr.splitlines()[-1] == (
+        f"cleaner clean: error: no such file or directory: {tmp_path}/nowhere")
+    assert not (tmp_path / "out").exists()
+
+
+def test_options_are_not_abbreviated(cli, pages: Path, tmp_path: Path) -> None:
+    result = cli(pages, "-o", tmp_path / "out", "--expl")
+    assert result.code == 2 and "unrecognized arguments: --expl" in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_version(capsys: pytest.CaptureFixture) -> None:
+    import cleaner
+
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out == f"cleaner {cleaner.__version__}\n"
 
 
 def test_summary_counts_pages_and_lines_by_label(cli, pages: Path, tmp_path: Path,
                                                  cleaner: Cleaner) -> None:
     (pages / "empty.txt").write_bytes(b"")
     result = cli(pages, "-o", tmp_path / "out")
-    kept, dropped = 0, Counter()
+    kept, dropped, empty = 0, Counter(), 0
     for path in [pages / "bakery.html", pages / "harbour.txt", pages / "mandi.txt",
                  pages / "world" / "observatory.htm"]:
+        empty += not cleaner.clean(path.read_bytes())
         for line in cleaner.label(path.read_bytes()):
             if line.label == "body":
                 kept += 1
             elif line.label != BLANK:
                 dropped[line.label] += 1
     dropped_text = ", ".join(f"{label} {count:,}" for label, count in dropped.most_common())
-    assert result.stderr.splitlines()[-1] == (
-        f"cleaner: 4 pages done, 1 failed; {kept:,} lines kept, dropped: {dropped_text}")
+    assert regex.fullmatch(
+        regex.escape(f"cleaner: 4 pages done, 1 failed; {kept:,} lines kept, dropped: "
+                     f"{dropped_text}; {empty} empty outputs; ") + r"\d+\.\d s, [\d,]+\.\d pages/s",
+        result.stderr.splitlines()[-1])
 
 
 def test_quiet_on_success_when_stderr_is_not_a_terminal(cli, pages: Path, tmp_path: Path) -> None:
@@ -433,7 +458,9 @@ def test_ctrl_c_while_signals_are_held_comes_after_not_never() -> None:
     reached = False
     with pytest.raises(KeyboardInterrupt):
         with _signals_held():
-            os.kill(os.getpid(), signal.SIGINT)
+            # To this thread: a process-wide kill may be taken by another thread
+            # (OpenMP's, once a model has run), which blocks nothing.
+            signal.pthread_kill(threading.get_ident(), signal.SIGINT)
             reached = True
     assert reached
 

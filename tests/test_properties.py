@@ -1,4 +1,5 @@
-"""Properties of the API on any input: it never raises, removes lines but never invents them.
+"""Properties of the API on any input: a str never raises (bytes give a body or an InputError);
+it removes lines but never invents them.
 
 Hypothesis generates arbitrary text (lone surrogates, controls, every line
 break Unicode has) and tag soup; the model is the tiny test model, since
@@ -15,6 +16,7 @@ from cleaner.api import Cleaner
 from cleaner.labels import LABELS
 from cleaner.model import LineModel
 from cleaner.page import make_page, split_lines
+from cleaner.reader import InputError
 
 #: Any code point, lone surrogates included: a Python str can hold them.
 any_char = st.characters(exclude_categories=())
@@ -80,8 +82,11 @@ def test_never_raises_and_returns_str(auto: Cleaner, page: str) -> None:
 
 @common
 @given(page=st.binary(max_size=2000))
-def test_never_raises_on_bytes(auto: Cleaner, page: bytes) -> None:
-    assert isinstance(auto.clean(page), str)
+def test_bytes_give_a_body_or_an_input_error_with_a_reason(auto: Cleaner, page: bytes) -> None:
+    try:
+        assert isinstance(auto.clean(page), str)
+    except InputError as error:
+        assert str(error)
 
 
 @common
