@@ -15,10 +15,10 @@ test:
 	$(PYTHON) -m pytest -q
 
 train:
-	$(PYTHON) -m cleaner.training.train --data $(DATA) --labelled $(LABELLED) --model $(MODEL)
+	$(PYTHON) -m cleaner.cli train --data $(DATA) --labelled $(LABELLED) -o $(MODEL) --overwrite
 
 eval:
-	$(PYTHON) -m cleaner.training.evaluate --data $(DATA) --labelled $(LABELLED)
+	$(PYTHON) -m cleaner.cli eval --data $(DATA) --labelled $(LABELLED) --model $(MODEL)
 
 bench:
 	$(PYTHON) -m cleaner.training.bench --data $(DATA) --model $(MODEL)

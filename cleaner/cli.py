@@ -644,6 +644,10 @@ def build_parser() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
     clean.add_argument("--report-pages", type=_positive_int, metavar="N",
                        help="pages shown in the --report, least confident first "
                             f"(default: {report.DEFAULT_PAGES})")
+    commands.add_parser("train", add_help=False,
+                        help="retrain on labelled pages (cleaner train --help)")
+    commands.add_parser("eval", add_help=False,
+                        help="evaluate a model on corpora and seeds (cleaner eval --help)")
     records = clean.add_argument_group(
         "record files", "a .jsonl, .warc or .wet file (optionally .gz or .zst) is read as "
                         "records: give it alone as PATH, with -o OUT.jsonl[.gz|.zst] or -o -")
@@ -671,6 +675,9 @@ def build_parser() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code (0 ok, 1 some pages failed, 2 usage)."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] in (["train"], ["eval"]):  # their own parsers, in cleaner.training
+        return _training_command(argv[0], argv[1:])
     parser, clean_parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -710,6 +717,18 @@ def _stop_signals_raised() -> Iterator[list[int]]:
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+
+
+def _training_command(name: str, argv: list[str]) -> int:
+    """``cleaner train`` and ``cleaner eval``: the training modules' own main, as installed."""
+    if name == "train":
+        from cleaner.training.train import main as command
+    else:
+        from cleaner.training.evaluate import main as command
+    try:
+        return command(argv, prog=f"{PROG} {name}")
+    except SystemExit as exit_:
+        return exit_.code if isinstance(exit_.code, int) else EXIT_USAGE
 
 
 class _UsageError(Exception):

@@ -28,6 +28,8 @@ def _build_wheel(work: Path) -> Path:
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info")
     shutil.copytree(REPO / "cleaner", source / "cleaner", symlinks=True, ignore=ignore)
     shutil.copytree(REPO / "models", source / "models", ignore=ignore)
+    seeds = Path("tests", "fixtures", "seeds")  # cleaner/seeds links here
+    shutil.copytree(REPO / seeds, source / seeds, ignore=ignore)
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet",
                     "-w", str(work / "dist"), str(source)], check=True, cwd=work)
     (wheel,) = (work / "dist").glob("*.whl")
@@ -62,6 +64,8 @@ def test_wheel_is_named_for_the_registry_and_carries_the_model(installed: Path) 
     names = zipfile.ZipFile(wheel).namelist()
     shipped = sorted(path.name for path in (REPO / "models").iterdir() if path.is_file())
     assert shipped and all(f"cleaner/models/{name}" in names for name in shipped)
+    seeds = sorted(path.name for path in (REPO / "tests" / "fixtures" / "seeds").iterdir())
+    assert seeds and all(f"cleaner/seeds/{name}" in names for name in seeds)
 
 
 def test_installed_cli_cleans_a_page_outside_the_checkout(installed: Path,
@@ -93,3 +97,25 @@ def test_installed_cli_reports_its_version(installed: Path, tmp_path: Path) -> N
     result = _run(installed, ["cleaner", "--version"], tmp_path)
     assert result.returncode == 0
     assert result.stdout.strip() == f"cleaner {cleaner.__version__}"
+
+
+def test_installed_cleaner_trains_on_labelled_pages_and_cleans_with_the_new_model(
+        installed: Path, tmp_path: Path) -> None:
+    from cleaner.model import DEFAULT_MODEL_PATH
+
+    labelled = tmp_path / "labelled"
+    labelled.mkdir()
+    seed = sorted((REPO / "tests" / "fixtures" / "seeds").glob("*.labels.tsv"))[0]
+    shutil.copy(seed, labelled / "mine.labels.tsv")
+    model = f"mine{DEFAULT_MODEL_PATH.suffix}"
+    result = _run(installed, ["cleaner", "train", "--labelled", "labelled", "-o", model,
+                              "--keep-iterations", "3", "--reason-iterations", "3"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "no corpora (--data)" in result.stderr
+    shipped_seeds = len(list(seed.parent.glob("*.labels.tsv")))
+    assert f"of {shipped_seeds + 1} hand-labelled pages" in result.stderr
+    shutil.copy(PAGE, tmp_path / "page.html")
+    result = _run(installed, ["cleaner", "clean", "page.html", "-o", "out", "--model", model],
+                  tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "out" / "page.txt").exists()

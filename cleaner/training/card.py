@@ -20,8 +20,7 @@ def write_card(path: str | Path, model: LineModel, data_dir: str | Path) -> None
         "predicts without scikit-learn)",
         f"- Trained: {meta.get('trained')} with scikit-learn {sklearn.__version__}, "
         f"Python {platform.python_version()}",
-        "- Command: `make train` (`python -m cleaner.training.train --data ../shared/data "
-        "--labelled tests/fixtures/seeds --model models/cleaner.npz`)",
+        f"- Command: `{meta.get('command', 'make train')}`",
         f"- Labels it predicts: {', '.join(model.labels)} (plus `blank`, by rule)",
         "",
         "## Data",

@@ -146,12 +146,15 @@ def format_seed_report(results: dict[str, dict[str, float]]) -> str:
     return "\n".join(rows)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m cleaner.training.evaluate",
-                                     description=__doc__)
-    parser.add_argument("--data", default="../shared/data")
-    parser.add_argument("--labelled", default="tests/fixtures/seeds")
-    parser.add_argument("--model", default="models/cleaner.npz",
+def main(argv: list[str] | None = None, prog: str = "python -m cleaner.training.evaluate") -> int:
+    from cleaner.model import default_model_path
+    from cleaner.training.train import SHIPPED_SEEDS
+
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__, allow_abbrev=False)
+    parser.add_argument("--data", required=True, help="folder of gold-text corpora")
+    parser.add_argument("--labelled", default=str(SHIPPED_SEEDS),
+                        help="folder of hand-labelled pages (default: the shipped seeds)")
+    parser.add_argument("--model", default=str(default_model_path()),
                         help="model trained without the held-out split (the shipped one is)")
     parser.add_argument("--skip-loo", action="store_true",
                         help="skip the leave-one-out retraining on hand-labelled pages")

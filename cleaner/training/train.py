@@ -14,7 +14,10 @@ import argparse
 import ast
 import datetime
 import hashlib
+import importlib.resources
+import shlex
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -106,38 +109,93 @@ def train(corpus: Rows, hand_labelled: Rows, metadata: dict | None = None) -> Li
                          keep_iter=KEEP_ITERATIONS, reason_iter=REASON_ITERATIONS)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m cleaner.training.train", description=__doc__)
-    parser.add_argument("--data", default="../shared/data", help="folder of gold-text corpora")
-    parser.add_argument("--labelled", default="tests/fixtures/seeds",
-                        help="folder searched for hand-labelled *.labels.tsv pages")
-    parser.add_argument("--model", default="models/cleaner.npz", help="model file to write")
-    parser.add_argument("--card", default=None, help="model card to write (default: beside model)")
+#: The hand-labelled seed pages shipped with the package, added to a user's own.
+SHIPPED_SEEDS = Path(str(importlib.resources.files("cleaner") / "seeds"))
+
+
+def main(argv: list[str] | None = None, prog: str = "python -m cleaner.training.train") -> int:
+    global KEEP_ITERATIONS, REASON_ITERATIONS
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__, allow_abbrev=False)
+    parser.add_argument("--data", default=None,
+                        help="folder of gold-text corpora (default: none; train on labelled "
+                             "pages only)")
+    parser.add_argument("--labelled", action="append", default=[], metavar="DIR",
+                        help="folder searched for *.labels.tsv pages, added to the shipped "
+                             "seed pages (repeatable)")
+    parser.add_argument("-o", "--output", "--model", dest="model", required=True,
+                        metavar="MODEL", help="model file to write")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace MODEL if it exists (the shipped model included)")
+    parser.add_argument("--card", default=None,
+                        help="model card to write (default: MODEL_CARD.md beside the shipped "
+                             "model, else MODEL.card.md)")
+    parser.add_argument("--keep-iterations", type=int, default=KEEP_ITERATIONS,
+                        help="boosting rounds of the keep model (default: %(default)s)")
+    parser.add_argument("--reason-iterations", type=int, default=REASON_ITERATIONS,
+                        help="boosting rounds of the reason model (default: %(default)s)")
     args = parser.parse_args(argv)
+    model_path = Path(args.model)
+    if model_path.exists() and not args.overwrite:
+        parser.error(f"{model_path} exists; --overwrite replaces it "
+                     "(training writes a new model file by default)")
+    for folder in args.labelled:
+        if not Path(folder).is_dir():
+            parser.error(f"{folder}: folder of labelled pages not found")
 
     started = datetime.datetime.now(datetime.timezone.utc)
-    corpus = corpus_training_rows(args.data)
-    hand_files = dataset.labelled_files(args.labelled)
+    clock = time.monotonic()
+    if args.data:
+        print(f"reading corpora under {args.data}", file=sys.stderr)
+        corpus = corpus_training_rows(args.data)
+    else:
+        corpus = dataset.Rows.empty()
+    hand_files = _unique(dataset.labelled_files(SHIPPED_SEEDS)
+                         + [path for folder in args.labelled
+                            for path in dataset.labelled_files(folder)])
     hand = hand_labelled_training_rows(hand_files, int(corpus.groups.max(initial=-1)) + 1)
     print(f"training on {len(corpus)} corpus rows ({CORPUS_SAMPLE:.0%} used) and {len(hand)} "
           f"rows of {len(hand_files)} hand-labelled pages", file=sys.stderr)
+    if not args.data:
+        print(f"no corpora (--data): the model sees only these {len(hand_files)} pages, "
+              "far less than the shipped model saw; expect it to be weaker on other sites",
+              file=sys.stderr)
     metadata = {
         "trained": started.strftime("%Y-%m-%d"),
         "data": str(args.data), "labelled": [str(p) for p in hand_files],
         "corpus_rows": int(len(corpus)), "hand_labelled_rows": int(len(hand)),
         "hand_labelled_weight": HAND_LABELLED_WEIGHT, "corpus_sample": CORPUS_SAMPLE,
-        "keep_iterations": KEEP_ITERATIONS, "reason_iterations": REASON_ITERATIONS,
+        "keep_iterations": args.keep_iterations, "reason_iterations": args.reason_iterations,
         "body_threshold": 0.5, "sklearn": sklearn.__version__,
+        "command": shlex.join([*prog.split(), *argv]),
     }
+    print("fitting the model (the longest phase)", file=sys.stderr)
+    # train() reads the module's settings; the options set them for this run.
+    KEEP_ITERATIONS, REASON_ITERATIONS = args.keep_iterations, args.reason_iterations
     model = train(corpus, hand, metadata)
-    model.save(args.model)
-    print(f"wrote {args.model}", file=sys.stderr)
+    model_path.parent.mkdir(parents=True, exist_ok=True)
+    model.save(model_path)
+    print(f"wrote {model_path} ({time.monotonic() - clock:.0f} s)", file=sys.stderr)
     from cleaner.training.card import write_card
 
-    card = Path(args.card) if args.card else Path(args.model).with_name("MODEL_CARD.md")
+    card = Path(args.card) if args.card else _card_path(model_path)
     write_card(card, model, args.data)
     print(f"wrote {card}", file=sys.stderr)
     return 0
+
+
+def _unique(paths: list[Path]) -> list[Path]:
+    """Paths without repeats (in a checkout the seeds folder is reached two ways)."""
+    seen: set[Path] = set()
+    return [path for path in paths
+            if path.resolve() not in seen and not seen.add(path.resolve())]  # type: ignore
+
+
+def _card_path(model_path: Path) -> Path:
+    shipped = Path(str(importlib.resources.files("cleaner") / "models")).resolve()
+    if model_path.resolve().parent == shipped:
+        return model_path.with_name("MODEL_CARD.md")
+    return model_path.with_name(model_path.name + ".card.md")
 
 
 if __name__ == "__main__":

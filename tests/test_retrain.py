@@ -1,0 +1,73 @@
+"""The README's retraining loop, end to end: pre-label with --explain, fix labels, train,
+clean with --model. Training is tiny (a few boosting rounds, no corpora) to stay fast."""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import PAGES
+
+from cleaner.cli import main
+from cleaner.labels import read_labelled, write_labelled
+from cleaner.model import DEFAULT_MODEL_PATH, LineModel
+from cleaner.training.train import SHIPPED_SEEDS
+
+FAST = ["--keep-iterations", "3", "--reason-iterations", "3"]
+
+
+def test_prelabel_fix_train_and_use_the_new_model(tiny_model_path: Path, tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture) -> None:
+    pages = tmp_path / "pages"
+    pages.mkdir()
+    for name in ("harbour.txt", "mandi.txt"):
+        shutil.copy(PAGES / name, pages / name)
+    # 1. pre-label with the current model
+    assert main(["clean", str(pages), "-o", str(tmp_path / "labelled"), "--explain",
+                 "--model", str(tiny_model_path)]) == 0
+    labelled = sorted((tmp_path / "labelled").glob("*.labels.tsv"))
+    assert [path.name for path in labelled] == ["harbour.labels.tsv", "mandi.labels.tsv"]
+    # 2. fix labels in "an editor": the first line of each page is its title
+    for path in labelled:
+        lines = read_labelled(path)
+        lines[0] = dataclasses.replace(lines[0], label="title")
+        write_labelled(path, lines, overwrite=True)
+    # 3. train on them (added to the shipped seeds), into a new file
+    model_path = tmp_path / "models" / f"mine{DEFAULT_MODEL_PATH.suffix}"
+    capsys.readouterr()
+    assert main(["train", "--labelled", str(tmp_path / "labelled"), "-o", str(model_path),
+                 *FAST]) == 0
+    err = capsys.readouterr().err
+    seeds = sorted(SHIPPED_SEEDS.glob("*.labels.tsv"))
+    assert f"of {len(seeds) + 2} hand-labelled pages" in err
+    assert "no corpora (--data)" in err
+    model = LineModel.load(model_path)
+    assert {Path(p).name for p in model.metadata["labelled"]} == {
+        *(p.name for p in seeds), "harbour.labels.tsv", "mandi.labels.tsv"}
+    card = model_path.with_name(model_path.name + ".card.md").read_text(encoding="utf-8")
+    assert (f"- Command: `cleaner train --labelled {tmp_path / 'labelled'} -o {model_path} "
+            "--keep-iterations 3 --reason-iterations 3`") in card
+    # 4. use it
+    assert main(["clean", str(pages), "-o", str(tmp_path / "out"),
+                 "--model", str(model_path)]) == 0
+    assert sorted(path.name for path in (tmp_path / "out").iterdir()) == ["harbour.txt",
+                                                                          "mandi.txt"]
+
+
+def test_train_never_replaces_a_model_unless_told(tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture) -> None:
+    existing = tmp_path / f"model{DEFAULT_MODEL_PATH.suffix}"
+    existing.write_bytes(b"keep me")
+    assert main(["train", "-o", str(existing), *FAST]) == 2
+    assert "exists; --overwrite replaces it" in capsys.readouterr().err
+    assert existing.read_bytes() == b"keep me"
+
+
+def test_train_refuses_a_missing_labelled_folder(tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture) -> None:
+    assert main(["train", "--labelled", str(tmp_path / "nowhere"),
+                 "-o", str(tmp_path / "m")]) == 2
+    assert "folder of labelled pages not found" in capsys.readouterr().err
+    assert not (tmp_path / "m").exists()
