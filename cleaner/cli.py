@@ -860,6 +860,9 @@ def _clean_records(args: argparse.Namespace, kinds: list) -> int:
         raise _UsageError("the output file is required: -o OUT.jsonl[.gz|.zst] or -o -")
     if args.probabilities and not args.explain:
         raise _UsageError("--probabilities goes with --explain")
+    for option, given in (("--report", args.report), ("--skip-existing", args.skip_existing)):
+        if given:
+            raise _UsageError(f"{option} is for pages, not record files")
     options = RecordOptions(
         field=args.field, output_field=args.output_field, keep=args.keep,
         input_format=args.input_format, explain=args.explain, probabilities=args.probabilities,
