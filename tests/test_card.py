@@ -32,7 +32,8 @@ def test_a_partial_eval_leaves_the_cards_full_report_alone(monkeypatch, tmp_path
     card = tmp_path / "MODEL_CARD.md"
     card.write_text(f"# card\n\n{METRICS_HEADING}\n\nfull report\n", encoding="utf-8")
     before = card.read_text(encoding="utf-8")
-    assert evaluate.main(["--skip-loo", "--model", str(tmp_path / "model.npz")]) == 0
+    assert evaluate.main(["--skip-loo", "--data", str(tmp_path),
+                          "--model", str(tmp_path / "model.npz")]) == 0
     assert card.read_text(encoding="utf-8") == before
 
 
