@@ -35,7 +35,7 @@ needs_java = pytest.mark.skipif(
 def summary_numbers(line: str) -> dict[str, object]:
     """The figures of the CLI's summary line."""
     match = regex.search(r"([\d,]+) pages done, ([\d,]+) failed(?:, ([\d,]+) skipped[^;]*)?; "
-                         r"([\d,]+) lines kept, dropped: (.*)$", line)
+                         r"([\d,]+) lines kept, dropped: ([^;]*)", line)
     assert match, line
     number = lambda text: int(text.replace(",", "")) if text else 0  # noqa: E731
     dropped = {} if match[5] == "none" else {
