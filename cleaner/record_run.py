@@ -15,11 +15,13 @@ import multiprocessing
 import os
 import signal
 import sys
+import threading
 import time
 from collections import Counter, deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
 
 from cleaner.api import Cleaner
 from cleaner.decode import decode_bytes
@@ -167,13 +169,24 @@ class RecordWorker:
 _worker: RecordWorker | None = None
 
 
-def _init_worker(model: LineModel, options: RecordOptions) -> None:
+def _init_worker(model: LineModel, options: RecordOptions, run_alive: Connection) -> None:
     global _worker
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's to handle
+    threading.Thread(target=_exit_when_the_run_ends, args=(run_alive,), daemon=True).start()
     if hasattr(signal, "pthread_sigmask"):
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
     one_thread()
     _worker = RecordWorker(model, options)
+
+
+def _exit_when_the_run_ends(run_alive: Connection) -> None:
+    """The main process holds the only writing end of this pipe: its end, however the main
+    process died (SIGKILL included), ends this worker, which writes no file of its own."""
+    try:
+        run_alive.recv_bytes()
+    except (EOFError, OSError):
+        pass
+    os._exit(1)
 
 
 def _run_chunk(items: list[Item]) -> ChunkResult:
@@ -246,8 +259,9 @@ def run_records(items: Iterable[Item], model: LineModel, options: RecordOptions,
         return
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+    run_alive, alive_end = multiprocessing.Pipe(duplex=False)
     executor = ProcessPoolExecutor(max_workers=jobs, mp_context=context,
-                                   initializer=_init_worker, initargs=(model, options))
+                                   initializer=_init_worker, initargs=(model, options, run_alive))
     in_flight: deque[Future] = deque()
     try:
         for chunk in itertools.chain([first], pending):
@@ -258,6 +272,8 @@ def run_records(items: Iterable[Item], model: LineModel, options: RecordOptions,
             report(in_flight.popleft().result())
     finally:
         executor.shutdown(wait=not sys.is_finalizing(), cancel_futures=True)
+        run_alive.close()
+        alive_end.close()
 
 
 def _submit(executor: ProcessPoolExecutor, chunk: list[Item]) -> Future:

@@ -5,11 +5,14 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import signal
+import subprocess
+import time
 from pathlib import Path
 
 import pytest
 import zstandard
-from conftest import PAGES, tree
+from conftest import PAGES, cli_command, subprocess_env, tree
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
@@ -202,3 +205,65 @@ def test_wet_conversion_records_are_cleaned_as_text(cli, tiny_model: LineModel,
     # WET is text as the scraper saved it: markup in it is text, not HTML.
     assert out[1]["text"] == Cleaner(tiny_model, input_format="text").clean(HTML)
     assert set(out[0]) == {"url", "warc_record_id", "date", "text", "label_counts"}
+
+
+# --------------------------------------------------------------------------- interrupted runs
+
+
+def _descendants(pid: int) -> set[int]:
+    parents = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1]
+                                               .split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+    found, todo = set(), [pid]
+    while todo:
+        current = todo.pop()
+        children = [child for child, parent in parents.items() if parent == current]
+        found.update(children)
+        todo += children
+    return found
+
+
+def _start_long_run(tmp_path: Path, model: Path) -> tuple[subprocess.Popen, Path]:
+    records = [{"id": i, "text": TEXT if i % 2 else HTML} for i in range(20_000)]
+    source = write_jsonl(tmp_path / "in.jsonl.gz", records)
+    process = subprocess.Popen(cli_command(source, "-o", tmp_path / "out" / "out.jsonl",
+                                           "--jobs", "2", model=model),
+                               env=subprocess_env(), stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and process.poll() is None:
+        if len(_descendants(process.pid)) >= 3 and any((tmp_path / "out").glob(".*")):
+            time.sleep(1)  # workers started and the output is being written
+            return process, source
+        time.sleep(0.05)
+    pytest.fail("the run ended (or hung) before it could be interrupted")
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_an_interrupted_run_leaves_no_output(tmp_path: Path, tiny_model_path: Path,
+                                             signum: int) -> None:
+    process, _ = _start_long_run(tmp_path, tiny_model_path)
+    process.send_signal(signum)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 128 + signum, err
+    assert "no output written" in err
+    assert list((tmp_path / "out").iterdir()) == []
+
+
+def test_killing_the_main_process_leaves_no_worker_behind(tmp_path: Path,
+                                                          tiny_model_path: Path) -> None:
+    process, _ = _start_long_run(tmp_path, tiny_model_path)
+    workers = _descendants(process.pid)
+    process.kill()
+    process.communicate(timeout=60)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(Path(f"/proc/{pid}").exists() for pid in workers):
+        time.sleep(0.1)
+    alive = [pid for pid in workers if Path(f"/proc/{pid}").exists()
+             and (Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z")]
+    assert alive == []
+    assert not (tmp_path / "out" / "out.jsonl").exists()  # a temporary at most
