@@ -300,9 +300,10 @@ class Summary:
     empty: int = 0
     dropped: Counter = field(default_factory=Counter)
     started: float = field(default_factory=time.monotonic)
+    finished: float | None = None  # set once, so every copy of the line gives the same time
 
     def line(self, interrupted: bool = False) -> str:
-        elapsed = time.monotonic() - self.started
+        elapsed = (self.finished or time.monotonic()) - self.started
         rate = (self.done + self.failed) / max(elapsed, 1e-9)
         dropped = ", ".join(f"{label} {count:,}" for label, count in
                             sorted(self.dropped.items(), key=lambda item: (-item[1], item[0])))
@@ -371,6 +372,7 @@ class Reporter:
     def close(self, interrupted: bool) -> None:
         if self.bar is not None:
             self.bar.close()
+        self.summary.finished = time.monotonic()
         print(f"{PROG}: {self.summary.line(interrupted)}", file=sys.stderr, flush=True)
 
 
