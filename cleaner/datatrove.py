@@ -62,7 +62,6 @@ class CleanerExtractor(BaseExtractor):
     """
 
     name = "🧹 cleaner"
-    _requires_dependencies = ["numpy"]
 
     def __init__(self, model: str | Path | None = None, input_format: InputFormat | None = "html",
                  keep: Iterable[str] = (BODY,), timeout: float = 1, batch_size: int = 32,

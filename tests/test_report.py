@@ -9,9 +9,11 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
+import signal
 import struct
 import subprocess
 import sys
+import time
 import unicodedata
 from pathlib import Path
 
@@ -22,7 +24,7 @@ from lxml import html as lxml_html
 from cleaner import report
 from cleaner.cli import main
 from cleaner.labels import Line, read_labelled
-from tests.conftest import FIXTURES, PAGES, REPO, CliResult
+from tests.conftest import FIXTURES, PAGES, REPO, CliResult, cli_command, subprocess_env
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 needs_chromium = pytest.mark.skipif(
@@ -109,13 +111,18 @@ def test_every_line_carries_its_label_and_probability(cli, tmp_path: Path) -> No
                      for line in expected]
 
 
-def test_a_300_page_run_gives_a_small_report(cli, tmp_path: Path) -> None:
-    pages = tmp_path / "in"
-    pages.mkdir()
+def long_pages(directory: Path, count: int = 300) -> Path:
+    """``count`` pages of 60 long paragraphs between a menu and a prompt."""
+    directory.mkdir()
     paragraph = "The council met on Tuesday to discuss the harbour budget once more. " * 6
-    for number in range(300):
+    for number in range(count):
         lines = ["Home | World | Sport", f"Story {number}", *([paragraph] * 60), "Subscribe"]
-        (pages / f"{number:03}.txt").write_text("\n\n".join(lines), "utf-8")
+        (directory / f"{number:03}.txt").write_text("\n\n".join(lines), "utf-8")
+    return directory
+
+
+def test_a_300_page_run_gives_a_small_report(cli, tmp_path: Path) -> None:
+    pages = long_pages(tmp_path / "in")
     result = cli(pages, "-o", tmp_path / "out", "--report", tmp_path / "r.html")
     assert result.code == 0
     size = (tmp_path / "r.html").stat().st_size
@@ -123,6 +130,29 @@ def test_a_300_page_run_gives_a_small_report(cli, tmp_path: Path) -> None:
     tree = lxml_html.parse(str(tmp_path / "r.html"))
     assert len(tree.xpath('//section[@class="page"]')) == report.DEFAULT_PAGES
     assert summary_numbers(result.summary) == report_numbers(tmp_path / "r.html")
+
+
+def test_an_interrupted_run_still_writes_its_report(tiny_model_path: Path,
+                                                   tmp_path: Path) -> None:
+    pages = long_pages(tmp_path / "in", 2000)
+    process = subprocess.Popen(
+        cli_command(pages, "-o", tmp_path / "out", "--report", tmp_path / "r.html", "-j", "1",
+                    model=tiny_model_path),
+        env=subprocess_env(), start_new_session=True, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while process.poll() is None and time.monotonic() < deadline:
+        if len(list((tmp_path / "out").glob("*.txt"))) >= 10:
+            break
+        time.sleep(0.02)
+    os.killpg(process.pid, signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr
+    summary = stderr.splitlines()[-1]
+    assert "interrupted: " in summary
+    expected = summary_numbers(summary)
+    assert 0 < expected["done"] < 2000
+    assert report_numbers(tmp_path / "r.html") == expected
+    assert "The run was interrupted." in (tmp_path / "r.html").read_text("utf-8")
 
 
 def test_report_is_not_overwritten_by_accident(cli, tmp_path: Path) -> None:
