@@ -822,7 +822,7 @@ def _write_report(args: argparse.Namespace, reporter: Reporter,
     summary = reporter.summary
     figures = report.RunFigures(summary.done, summary.failed, summary.skipped, summary.kept,
                                 dict(summary.dropped), f"{PROG}: {summary.line(interrupted)}",
-                                interrupted)
+                                interrupted, summary.empty)
     data = report.render(figures, collector, args.keep).encode("utf-8")
     try:
         files.write_atomic(args.report, data, overwrite=args.overwrite)

@@ -128,6 +128,7 @@ class RunFigures:
     dropped: dict[str, int]
     summary_line: str
     interrupted: bool = False
+    empty: int = 0  # pages done whose output is empty (nothing kept)
 
 
 def render(figures: RunFigures, collector: ReportCollector, keep: Iterable[str]) -> str:
@@ -148,7 +149,8 @@ def _summary_table(figures: RunFigures) -> str:
     rows = [("pages done", figures.done), ("pages failed", figures.failed)]
     if figures.skipped:
         rows.append(("pages skipped (output exists)", figures.skipped))
-    rows += [("lines kept", figures.kept), ("lines dropped", sum(figures.dropped.values()))]
+    rows += [("pages with an empty output", figures.empty), ("lines kept", figures.kept),
+             ("lines dropped", sum(figures.dropped.values()))]
     cells = "".join(f'<tr><th scope="row">{_e(name)}</th><td class="n" id="{_id(name)}">'
                     f"{value:,}</td></tr>" for name, value in rows)
     state = '<p class="warn">The run was interrupted.</p>' if figures.interrupted else ""

@@ -37,14 +37,14 @@ needs_java = pytest.mark.skipif(
 def summary_numbers(line: str) -> dict[str, object]:
     """The figures of the CLI's summary line."""
     match = regex.search(r"([\d,]+) pages done, ([\d,]+) failed(?:, ([\d,]+) skipped[^;]*)?; "
-                         r"([\d,]+) lines kept, dropped: ([^;]*)", line)
+                         r"([\d,]+) lines kept, dropped: ([^;]*); ([\d,]+) empty outputs", line)
     assert match, line
     number = lambda text: int(text.replace(",", "")) if text else 0  # noqa: E731
     dropped = {} if match[5] == "none" else {
         label: number(count) for label, count in (item.rsplit(" ", 1)
                                                   for item in match[5].split(", "))}
     return {"done": number(match[1]), "failed": number(match[2]), "skipped": number(match[3]),
-            "kept": number(match[4]), "dropped": dropped}
+            "kept": number(match[4]), "dropped": dropped, "empty": number(match[6])}
 
 
 def report_numbers(path: Path) -> dict[str, object]:
@@ -57,14 +57,16 @@ def report_numbers(path: Path) -> dict[str, object]:
     assert kept == cell("lines-kept")
     assert sum(chart.values()) == cell("lines-dropped")
     return {"done": cell("pages-done"), "failed": cell("pages-failed"),
-            "skipped": cell("pages-skipped-output-exists"), "kept": kept, "dropped": chart}
+            "skipped": cell("pages-skipped-output-exists"), "kept": kept, "dropped": chart,
+            "empty": cell("pages-with-an-empty-output")}
 
 
 def mixed_inputs(directory: Path) -> Path:
-    """The fixture pages plus two files that fail for different reasons."""
+    """The fixture pages, a page of menu lines and two files that fail for different reasons."""
     shutil.copytree(PAGES, directory)
     (directory / "empty.txt").write_bytes(b"")
     (directory / "binary.txt").write_bytes(b"\x00\x01\x02" * 100)
+    (directory / "menu.txt").write_text("Home\nWorld\nSport\n")  # nothing kept: empty output
     return directory
 
 
@@ -74,7 +76,7 @@ def test_report_numbers_are_the_summary_line(cli, tmp_path: Path) -> None:
                             "-j", "1")
     assert result.code == 1  # two pages failed
     expected = summary_numbers(result.summary)
-    assert expected["failed"] == 2 and expected["done"] == 4
+    assert expected["failed"] == 2 and expected["done"] == 5 and expected["empty"] == 1
     assert report_numbers(tmp_path / "r.html") == expected
     text = (tmp_path / "r.html").read_text("utf-8")
     assert result.summary in text  # the very line, verbatim
@@ -88,11 +90,11 @@ def test_report_shows_least_confident_pages_first_up_to_the_limit(cli, tmp_path:
     shown = tree.xpath('//section[@class="page"]/p[@class="meta"]/text()')
     confidences = [float(regex.search(r"confidence ([\d.]+)", meta)[1]) for meta in shown]
     assert len(confidences) == 2 and confidences == sorted(confidences)
-    # the two shown are the two least confident of the four pages
+    # the two shown are the two least confident of the five pages
     cli(pages, "-o", tmp_path / "out2", "--report", tmp_path / "all.html")
     every = lxml_html.parse(str(tmp_path / "all.html")).xpath(
         '//section[@class="page"]/p[@class="meta"]/text()')
-    assert len(every) == 4
+    assert len(every) == 5
     assert sorted(float(regex.search(r"confidence ([\d.]+)", m)[1]) for m in every)[:2] \
         == confidences
 
