@@ -1,6 +1,6 @@
 """A datatrove pipeline step: cleaner where datatrove's trafilatura extractor would go.
 
-``pip install 'cleaner[datatrove]'``, then::
+``pip install 'news-cleaner[datatrove]'``, then::
 
     from datatrove.executor import LocalPipelineExecutor
     from datatrove.pipeline.readers import WarcReader

@@ -1,6 +1,6 @@
 """Spark: clean a column of HTML or text, one model per executor process.
 
-``pip install 'cleaner[spark]'``, then either a pandas UDF::
+``pip install 'news-cleaner[spark]'``, then either a pandas UDF::
 
     from cleaner.spark import clean_udf
     df = df.withColumn("body", clean_udf()("html"))

@@ -3,7 +3,7 @@
     spark-submit examples/spark_clean.py pages.jsonl cleaned.parquet --column html
 
 Every input column is kept and ``body`` (``--output``) is added. Each
-executor needs cleaner installed (``pip install 'cleaner[spark]'``); the
+executor needs cleaner installed (``pip install 'news-cleaner[spark]'``); the
 model is loaded once per Python worker process, on its first batch.
 """
 

@@ -14,7 +14,7 @@ import cleaner
 from tests.conftest import FIXTURES, PAGES
 
 datatrove = pytest.importorskip(
-    "datatrove", reason="datatrove is not installed (pip install 'cleaner[datatrove]')")
+    "datatrove", reason="datatrove is not installed (pip install 'news-cleaner[datatrove]')")
 
 from datatrove.executor import LocalPipelineExecutor  # noqa: E402
 from datatrove.pipeline.readers import JsonlReader  # noqa: E402

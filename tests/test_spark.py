@@ -16,7 +16,8 @@ import pytest
 import cleaner
 from tests.conftest import FIXTURES, PAGES, REPO
 
-pytest.importorskip("pyspark", reason="PySpark is not installed (pip install 'cleaner[spark]')")
+pytest.importorskip("pyspark",
+                    reason="PySpark is not installed (pip install 'news-cleaner[spark]')")
 if shutil.which("java") is None:
     pytest.skip("no Java runtime (.ci/run installs default-jre-headless)",
                 allow_module_level=True)
