@@ -296,7 +296,11 @@ PREDICTION_CONTEXT_FEATURES: tuple[str, ...] = (
     "p_body", "p_body@-2", "p_body@-1", "p_body@+1", "p_body@+2", "p_body~3", "p_body~10",
     "p_body_page_mean", "p_body_page_max", "p_body_max_before", "p_body_max_after",
     "p_body_rank", "lines_since_body", "lines_until_body",
+    "p_body~30", "lines_since_sure_body", "lines_until_sure_body", "p_body_mass_before",
+    "p_body_mass_after",
 )
+#: First-stage p(body) from which a line counts as sure body (the article's own lines).
+SURE_BODY = 0.8
 
 
 def _gap_to_previous(flags: np.ndarray) -> np.ndarray:
@@ -313,8 +317,11 @@ def prediction_context(p_body: np.ndarray, lengths: list[int] | np.ndarray) -> n
     A line between two confident body lines is likely body even when its own
     text is short, and a prose paragraph far below the article, after a run
     of chrome, is likely a related story. The second-stage model reads these
-    from the first stage's probabilities. ``lengths`` are the numbers of rows
-    of consecutive pages in ``p_body``.
+    from the first stage's probabilities: near windows, a wide one, how far the
+    line is from the last and next sure body line, and how much of the page's
+    body mass lies before and after it (what follows the article's end is
+    chrome, however much it reads like prose). ``lengths`` are the numbers of
+    rows of consecutive pages in ``p_body``.
     """
     out = np.zeros((len(p_body), len(PREDICTION_CONTEXT_FEATURES)), dtype=np.float32)
     start = 0
@@ -323,6 +330,8 @@ def prediction_context(p_body: np.ndarray, lengths: list[int] | np.ndarray) -> n
         if length == 0:
             continue
         body = p >= 0.5
+        sure = p >= SURE_BODY
+        total = max(p.sum(), 1e-9)
         order = np.empty(length)
         order[np.argsort(-p, kind="stable")] = np.arange(length)
         columns = [
@@ -333,6 +342,9 @@ def prediction_context(p_body: np.ndarray, lengths: list[int] | np.ndarray) -> n
             np.concatenate((np.maximum.accumulate(p[::-1])[::-1][1:], [0.0])),
             order / max(length - 1, 1),
             _gap_to_previous(body), _gap_to_previous(body[::-1])[::-1],
+            _window_mean(p, 30),
+            _gap_to_previous(sure), _gap_to_previous(sure[::-1])[::-1],
+            (np.cumsum(p) - p) / total, (total - np.cumsum(p)) / total,
         ]
         out[start:start + length] = np.column_stack(columns)
         start += length

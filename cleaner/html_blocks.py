@@ -48,12 +48,23 @@ HINTS: dict[str, tuple[str, ...]] = {
                      "blog", "detail", "prose", "single"),
 }
 HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
+#: Features of where a block sits in the page's layout, computed once the walk is done
+#: (see ``_layout_columns``).
+LAYOUT_FEATURES: tuple[str, ...] = (
+    "in_role_main", "in_role_chrome", "in_best_container", "best_container_share",
+    "parent_prose_share", "repeat_items",
+)
 STRUCTURE_FEATURES: tuple[str, ...] = (
     ("link_density", "links", "depth", "heading_level", "block_is_p", "block_is_li",
      "block_is_td", "block_is_div")
     + tuple(f"in_{tag}" for tag in PATH_TAGS)
     + tuple(HINTS)
+    + LAYOUT_FEATURES
 )
+#: ARIA roles and microdata that mark the article, and those that mark page chrome.
+MAIN_ROLES = frozenset({"main", "article", "articlebody", "text"})
+CHROME_ROLES = frozenset({"navigation", "banner", "complementary", "contentinfo", "search",
+                          "dialog", "menu", "menubar", "toolbar", "comment"})
 
 _NAME_SPLIT = regex.compile(r"[^a-z0-9]+|(?<=[a-z])(?=[0-9])")
 #: Runs of Unicode White_Space, exactly the `regex` module's \s, in the standard library's
@@ -147,10 +158,11 @@ class _BlockCollector:
     def __init__(self) -> None:
         self.lines: list[str] = []
         self.rows: list[np.ndarray] = []
+        self.places: list[_Place] = []
         self.chunks: list[str] = []
         self.link_chars = 0
         self.links = 0
-        self.context: np.ndarray | None = None
+        self.context: tuple[np.ndarray, _Place] | None = None
 
     def add(self, text: str | None, in_link: bool, context_fn) -> None:
         if not text:
@@ -167,11 +179,12 @@ class _BlockCollector:
         if self.context is not None:
             text = collapse_spaces("".join(self.chunks))
             if text:
-                row = self.context.copy()
+                row = self.context[0].copy()
                 row[0] = min(1.0, self.link_chars / len(text))
                 row[1] = self.links
                 self.lines.append(text)
                 self.rows.append(row)
+                self.places.append(self.context[1])
         self.chunks = []
         self.link_chars = 0
         self.links = 0
@@ -227,18 +240,25 @@ def _blocks(html: str, skip_hidden: bool = True) -> tuple[list[str], np.ndarray]
     n_path = len(PATH_TAGS)
     path_counts = [0] * n_path  # Python ints: updated at every element, read per block
     hint_counts = np.zeros(len(HINTS), dtype=np.float32)
-    stack: list[tuple[str, np.ndarray | None]] = []
+    stack: list[tuple[str, np.ndarray | None, int]] = []
     block_tags: list[str] = []
+    # Block-level ancestors of the current position: element number and tag.class name.
+    block_ids: list[int] = []
+    block_names: list[str] = []
+    roles = [0, 0]  # main-content and chrome landmarks along the path
+    n_layout = len(LAYOUT_FEATURES)
+    block_ids_seen: list[str] = []
 
-    def context() -> np.ndarray:
+    def context() -> tuple[np.ndarray, _Place]:
         row = np.zeros(len(STRUCTURE_FEATURES), dtype=np.float32)
         block = block_tags[-1] if block_tags else ""
         row[2] = len(stack)
         row[3] = next((HEADINGS[t] for t in reversed(block_tags) if t in HEADINGS), 0)
         row[4:8] = (block == "p", block == "li", block in ("td", "th"), block == "div")
         row[8:8 + n_path] = path_counts
-        row[8 + n_path:] = hint_counts
-        return row
+        row[8 + n_path:-n_layout] = hint_counts
+        row[-n_layout:-n_layout + 2] = roles
+        return row, (tuple(block_ids), "/".join(block_names[-3:]))
 
     saw_hidden = False
     walker = etree.iterwalk(root, events=("start", "end"))
@@ -250,10 +270,13 @@ def _blocks(html: str, skip_hidden: bool = True) -> tuple[list[str], np.ndarray]
             if tag in SKIP_TAGS or hidden:
                 saw_hidden |= hidden
                 walker.skip_subtree()
-                stack.append((_SKIPPED, None))
+                stack.append((_SKIPPED, None, 0))
                 continue
             hints = _hint_vector(element)
-            stack.append((tag, hints))
+            role = _role(element)
+            stack.append((tag, hints, role))
+            if role:
+                roles[role - 1] += 1
             if hints is not None:
                 hint_counts += hints
             if tag in PATH_INDEX:
@@ -262,26 +285,102 @@ def _blocks(html: str, skip_hidden: bool = True) -> tuple[list[str], np.ndarray]
                 collector.flush()
             if tag in BLOCK_TAGS:
                 block_tags.append(tag)
+                block_ids.append(len(block_ids_seen))
+                block_ids_seen.append(tag)
+                block_names.append(f"{tag}.{element.get('class') or ''}")
             if tag == "a":
                 collector.links += 1
             collector.add(element.text, path_counts[0] > 0, context)  # [0]: inside <a>
         else:
-            popped, hints = stack.pop()
+            popped, hints, role = stack.pop()
             if popped != _SKIPPED:
                 if hints is not None:
                     hint_counts -= hints
+                if role:
+                    roles[role - 1] -= 1
                 if popped in PATH_INDEX:
                     path_counts[PATH_INDEX[popped]] -= 1
                 if popped in BLOCK_TAGS:
                     collector.flush()
                     block_tags.pop()
+                    block_ids.pop()
+                    block_names.pop()
             collector.add(element.tail, path_counts[0] > 0, context)
     collector.flush()
     if saw_hidden and not any(len(line) >= _PARAGRAPH_CHARS for line in collector.lines):
         return _blocks(html, skip_hidden=False)
     if not collector.rows:
         return [], np.zeros((0, len(STRUCTURE_FEATURES)), dtype=np.float32)
-    return collector.lines, np.vstack(collector.rows)
+    structure = np.vstack(collector.rows)
+    structure[:, -n_layout + 2:] = _layout_columns(collector.lines, structure[:, 0],
+                                                   collector.places)
+    return collector.lines, structure
+
+
+#: Where a block sits: its block-level ancestors (element numbers, outermost first, its own
+#: element last) and the tag.class names of its three nearest, as a signature.
+_Place = tuple[tuple[int, ...], str]
+#: Blocks at least this long with little link text count as prose (as in ``features``).
+_PROSE_CHARS = 60
+
+
+def _role(element: etree._Element) -> int:
+    """1 for a landmark of the main content (role main/article, itemprop articleBody),
+    2 for one of page chrome (role navigation, complementary, contentinfo...), else 0."""
+    value = (element.get("role") or element.get("itemprop") or "").strip().lower()
+    if not value:
+        return 0
+    return 1 if value in MAIN_ROLES else 2 if value in CHROME_ROLES else 0
+
+
+def _layout_columns(lines: list[str], link_density: np.ndarray,
+                    places: list[_Place]) -> np.ndarray:
+    """Readability's question, asked of the block tree: which container holds the article?
+
+    As readability scores candidates, each prose block (long, few links) gives its
+    length to its parent element and half of it to its grandparent; the best-scoring
+    element is the article's container (a tight one: the page's root is neither, so
+    prose in teasers below the article does not pull the container up to it). A block
+    learns whether it lies inside it, how much of the page's prose its container holds
+    and its parent holds, and in how many repeated items of the same shape (teasers,
+    comments: the same tag.class path under different parents) it recurs.
+    """
+    n = len(lines)
+    chars = np.fromiter((len(line) for line in lines), np.float64, count=n)
+    prose = (chars >= _PROSE_CHARS) & (link_density < 0.5)
+    prose_chars = np.where(prose, chars, 0.0)
+    owners = np.fromiter((len(ids) for ids, _ in places), np.int64, count=n)
+    flat = np.fromiter((i for ids, _ in places for i in ids), np.int64, count=int(owners.sum()))
+    block_of = np.repeat(np.arange(n), owners)
+    out = np.zeros((n, 4), dtype=np.float32)
+    if len(flat) == 0:
+        return out
+    size = int(flat.max()) + 1
+    element_prose = np.bincount(flat, weights=prose_chars[block_of], minlength=size)
+
+    def ancestor(level: int) -> np.ndarray:
+        return np.fromiter((ids[-level] if len(ids) >= level else -1 for ids, _ in places),
+                           np.int64, count=n)
+
+    parents, grandparents = ancestor(2), ancestor(3)
+    score = (np.bincount(np.maximum(parents, 0), weights=prose_chars * (parents >= 0),
+                         minlength=size)
+             + np.bincount(np.maximum(grandparents, 0),
+                           weights=prose_chars * (grandparents >= 0) / 2, minlength=size))
+    best = int(np.argmax(score))
+    total_prose = max(prose_chars.sum(), 1.0)
+    inside = np.zeros(n, dtype=bool)
+    inside[block_of[flat == best]] = True
+    items: dict[str, set[int]] = {}
+    for (_, signature), parent in zip(places, parents.tolist(), strict=True):
+        items.setdefault(signature, set()).add(parent)
+    repeats = np.fromiter((len(items[signature]) - 1 for _, signature in places), np.float64,
+                          count=n)
+    out[:, 0] = inside
+    out[:, 1] = element_prose[best] / total_prose
+    out[:, 2] = np.where(parents >= 0, element_prose[np.maximum(parents, 0)] / total_prose, 1.0)
+    out[:, 3] = np.log1p(repeats)
+    return out
 
 
 #: Stack marker of a skipped subtree, hidden or of a SKIP_TAGS tag (no tag is named so).

@@ -27,8 +27,8 @@ def test_card_names_the_data_and_metrics_are_replaced_not_appended(
 
 def test_a_partial_eval_leaves_the_cards_full_report_alone(monkeypatch, tmp_path: Path) -> None:
     # --skip-loo used to replace the card's report with the held-out half, losing the other.
-    monkeypatch.setattr(evaluate, "held_out_scores", lambda data, model: {})
-    monkeypatch.setattr(evaluate, "format_scores", lambda scores: "held-out table")
+    monkeypatch.setattr(evaluate, "evaluate_pages", lambda data, model, split: {})
+    monkeypatch.setattr(evaluate, "format_report", lambda result, split: ["held-out table"])
     card = tmp_path / "MODEL_CARD.md"
     card.write_text(f"# card\n\n{METRICS_HEADING}\n\nfull report\n", encoding="utf-8")
     before = card.read_text(encoding="utf-8")

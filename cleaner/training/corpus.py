@@ -15,6 +15,9 @@ from pathlib import Path
 
 #: Share of pages per corpus held out for evaluation.
 HELD_OUT_PERCENT = 20
+#: Share of the training pages set aside to choose features and settings on, so that
+#: decisions never look at the held-out pages (``make train`` still uses them all).
+VALIDATION_PERCENT = 15
 
 
 @dataclass
@@ -25,14 +28,23 @@ class GoldPage:
     body: str
     title: str = ""
     segments: dict[str, list[str]] = field(default_factory=dict)
+    #: Extra fields of the gold record (wcxb: page_type, with, without, url).
+    extra: dict = field(default_factory=dict)
 
     @property
     def held_out(self) -> bool:
         return is_held_out(self.corpus, self.page_id)
 
+    @property
+    def validation(self) -> bool:
+        return is_validation(self.corpus, self.page_id)
+
     def html_bytes(self) -> bytes:
         with gzip.open(self.html_path, "rb") as handle:
             return handle.read()
+
+
+_EXTRA_FIELDS = ("page_type", "with", "without", "url")
 
 
 def page_digest(corpus: str, page_id: str) -> bytes:
@@ -42,6 +54,13 @@ def page_digest(corpus: str, page_id: str) -> bytes:
 
 def is_held_out(corpus: str, page_id: str) -> bool:
     return int.from_bytes(page_digest(corpus, page_id)[:4], "big") % 100 < HELD_OUT_PERCENT
+
+
+def is_validation(corpus: str, page_id: str) -> bool:
+    """A training page set aside for decisions (never a held-out page)."""
+    digest = page_digest(corpus, page_id)
+    return (not is_held_out(corpus, page_id)
+            and int.from_bytes(digest[4:8], "big") % 100 < VALIDATION_PERCENT)
 
 
 def corpora(data_dir: str | Path) -> list[str]:
@@ -64,8 +83,9 @@ def read_corpus(data_dir: str | Path, corpus: str) -> Iterator[GoldPage]:
             html_path = folder / "html" / f"{page_id}.html.gz"
             if not html_path.exists():
                 continue
+            extra = {key: record[key] for key in _EXTRA_FIELDS if key in record}
             yield GoldPage(corpus, page_id, html_path, record.get("body") or "",
-                           record.get("title") or "", record.get("segments") or {})
+                           record.get("title") or "", record.get("segments") or {}, extra)
 
 
 def read_all(data_dir: str | Path) -> Iterator[GoldPage]:

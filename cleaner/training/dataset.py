@@ -1,11 +1,18 @@
 """Line-labelled training rows from gold-text corpora and hand-labelled pages.
 
-Each corpus page is seen three ways: as HTML blocks with structure features
-(HTML mode), and as plain text from two different renderers (text mode),
+Each corpus page is seen four ways: as HTML blocks with structure features
+(HTML mode), and as plain text from three different renderers (text mode),
 so that one model serves both inputs and no single scraper's habits are
 learned. Every rendering is labelled by aligning its lines to the gold.
-Half of the pages are seen a fourth time: one of their text renderings with
+Half of the pages are seen a fifth time: one of their text renderings with
 synthetic news chrome around the body (see ``chrome.py``).
+
+Lines that align to no gold class are page chrome. What kind of chrome the
+corpus rarely says (l3s-gn1's segments and dragnet's comments do), so the
+class and id names around an HTML block name it where they can (a block in a
+``comments`` container is a comment, one in a ``related`` list a related
+story...), and the text renderings take the kind of the block with the same
+text.
 """
 
 from __future__ import annotations
@@ -21,13 +28,13 @@ import numpy as np
 
 from cleaner.decode import decode_bytes
 from cleaner.features import FEATURE_NAMES, page_features
-from cleaner.html_blocks import html_to_blocks
+from cleaner.html_blocks import HINTS, STRUCTURE_FEATURES, html_to_blocks
 from cleaner.labels import Line, read_labelled
 from cleaner.page import Page
 from cleaner.training.align import align_lines_to_gold
 from cleaner.training.chrome import Story, add_chrome, story_of
 from cleaner.training.corpus import GoldPage, page_digest
-from cleaner.training.render import render_html_text
+from cleaner.training.render import render_html_text, render_inscriptis
 
 #: l3s-gn1 annotates more than the body; its classes map onto ours.
 SEGMENT_LABELS = {"supplemental": "meta", "related": "related", "comments": "comments"}
@@ -77,9 +84,12 @@ def gold_classes(page: GoldPage) -> dict[str, str]:
     return gold
 
 
-#: Renderings per page: the three of ``renderings`` and one with chrome added; rendering ids
+#: Renderings per page: the four of ``renderings`` and one with chrome added; rendering ids
 #: are group * this + index.
-RENDERINGS = 4
+RENDERINGS = 5
+#: Kinds of chrome named by the class/id hints around a block, most telling first.
+HINT_KINDS = (("hint_comment", "comments"), ("hint_related", "related"), ("hint_ad", "promo"),
+              ("hint_legal", "legal"), ("hint_meta", "meta"), ("hint_share", "nav"))
 #: Share of pages that get the rendering with synthetic chrome.
 CHROME_SHARE = 0.5
 #: How many other pages' stories a page may show as related articles.
@@ -87,12 +97,32 @@ MAX_RELATED = 5
 
 
 def renderings(html: str) -> Iterator[Page]:
-    """The three views of an HTML page that the model is trained on."""
+    """The four views of an HTML page that the model is trained on."""
     lines, structure = html_to_blocks(html)
     yield Page(lines, "html", structure)
     yield Page(lines, "text")
-    text = render_html_text(html)
-    yield Page(text.split("\n"), "text")
+    for render in (render_html_text, render_inscriptis):
+        yield Page(render(html).split("\n"), "text")
+
+
+def chrome_kinds(page: Page) -> dict[str, str]:
+    """Block text -> the kind of chrome its class/id hints name, for an HTML page."""
+    if page.structure is None:
+        return {}
+    columns = [(STRUCTURE_FEATURES.index(hint), kind) for hint, kind in HINT_KINDS
+               if hint in HINTS]
+    kinds: dict[str, str] = {}
+    for line, row in zip(page.lines, page.structure, strict=True):
+        kind = next((kind for column, kind in columns if row[column] > 0), None)
+        if kind is not None:
+            kinds.setdefault(" ".join(line.split()), kind)
+    return kinds
+
+
+def name_chrome(lines: list[str], labels: list[str], kinds: dict[str, str]) -> list[str]:
+    """Give unaligned (fallback) lines the kind of chrome of the block with their text."""
+    return [kinds.get(" ".join(line.split()), label) if label == FALLBACK_LABEL else label
+            for line, label in zip(lines, labels, strict=True)]
 
 
 def labelled_rows(page: Page, labels: list[str], weight: float, group: int,
@@ -113,12 +143,14 @@ def corpus_page_rows(item: tuple[int, GoldPage, list[Story]]) -> Rows:
     html = decode_bytes(gold_page.html_bytes())
     gold = gold_classes(gold_page)
     pages = list(renderings(html))
-    labels = [align_lines_to_gold(page.lines, gold, FALLBACK_LABEL) for page in pages]
+    kinds = chrome_kinds(pages[0])
+    labels = [name_chrome(page.lines, align_lines_to_gold(page.lines, gold, FALLBACK_LABEL),
+                          kinds) for page in pages]
     parts = [labelled_rows(page, page_labels, 1.0, group, rendering)
              for rendering, (page, page_labels) in enumerate(zip(pages, labels, strict=True))]
     rng = page_random(gold_page)
     if rng.random() < CHROME_SHARE:
-        base = rng.choice((1, 2))  # one of the two text renderings
+        base = rng.choice((1, 2))  # one of the first two text renderings (as before)
         lines, chrome_labels = add_chrome(pages[base].lines, labels[base], stories, rng)
         parts.append(labelled_rows(Page(lines, "text"), chrome_labels, 1.0, group,
                                    len(pages)))

@@ -2,11 +2,21 @@
 
 Per corpus, on pages training never sees: shingle F1/precision/recall of
 cleaner in text mode (the page rendered to plain text first, by html-text),
-in text mode on a rendering training never uses (one line per text node, as
-naive scrapers save pages), and in HTML mode, of trafilatura on the same raw HTML, of keeping every
-line, and of the alignment labels themselves (the best a line selector can
-do on that rendering). On the hand-labelled pages, line accuracy of models
-trained without the page being predicted (leave-one-out).
+in text mode on renderings training never uses (one line per text node, as
+naive scrapers save pages, and text hard-wrapped as text browsers dump it),
+and in HTML mode; of trafilatura and readability-lxml on the same raw HTML,
+of keeping every line, and of the alignment labels themselves (the best a
+line selector can do on that rendering). wcxb is also scored per page type,
+and pages not in English on their own rows; wcxb's snippet checks say how
+many of its must-have strings each system keeps and how many of its
+boilerplate strings it leaves out. Line by line, the labels cleaner gives
+are compared with the labels of the alignment (which chrome lines are
+dropped, and for the right reason). On the hand-labelled pages, line
+accuracy of models trained without the page being predicted (leave-one-out).
+
+Settings are chosen on the validation split (``--split validation``, with a
+model trained ``--without-validation``); the held-out split is for the final
+figure.
 """
 
 from __future__ import annotations
@@ -15,28 +25,39 @@ import argparse
 import datetime
 import multiprocessing
 import sys
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
 
 import numpy as np
 
 from cleaner.api import Cleaner
 from cleaner.decode import decode_bytes
-from cleaner.labels import BLANK, BODY, Line
+from cleaner.labels import BLANK, BODY, LABELS, Line
 from cleaner.model import LineModel, one_thread
 from cleaner.page import Page
 from cleaner.training import dataset
 from cleaner.training.align import align_lines_to_gold
 from cleaner.training.corpus import GoldPage, read_all
-from cleaner.training.metric import Score, score_pages
-from cleaner.training.render import EVAL_RENDERER, RENDERERS
+from cleaner.training.metric import Score, score_pages, tokens
+from cleaner.training.render import EVAL_RENDERER, RENDERERS, UNSEEN_RENDERERS
 
-SYSTEMS = ("cleaner-text", "cleaner-nodes", "cleaner-html", "trafilatura", "keep-all",
-           "best-lines")
+SYSTEMS = ("cleaner-text", *(f"cleaner-{name}" for name in UNSEEN_RENDERERS), "cleaner-html",
+           "trafilatura", "readability", "keep-all", "best-lines")
+#: Systems whose output the wcxb snippet checks read.
+SNIPPET_SYSTEMS = ("cleaner-text", "cleaner-html", "trafilatura", "readability")
 #: Labels that must always be dropped on the hand-labelled pages (issue acceptance).
 CHROME = ("currency", "stock", "related", "app")
+#: Frequent English words; a page whose gold has few of them is scored as not English.
+_ENGLISH = frozenset("the of and to in is that for it on was with as by be this are from at "
+                     "an have or not but his they which you has were their will".split())
 
 _worker_cleaners: dict[str, Cleaner] = {}
+
+
+def is_english(text: str) -> bool:
+    """Whether at least 15% of a text's words are frequent English words."""
+    words = [word.casefold() for word in tokens(text)]
+    return bool(words) and sum(word in _ENGLISH for word in words) / len(words) >= 0.15
 
 
 def _init_worker(model_path: str) -> None:
@@ -46,55 +67,186 @@ def _init_worker(model_path: str) -> None:
     _worker_cleaners["html"] = Cleaner(model, input_format="html")
 
 
-def predict_page(page: GoldPage) -> tuple[str, dict[str, str]]:
-    """Every system's output for one held-out page, plus the gold body."""
+def _readability(html: str) -> str:
+    try:
+        import html_text
+        from readability import Document
+    except ImportError:  # readability-lxml is an optional comparison
+        return ""
+    try:
+        return html_text.extract_text(Document(html).summary(html_partial=True))
+    except Exception:  # it fails on some pages; that counts as empty output
+        return ""
+
+
+def truth_labels(page: Page, gold: GoldPage, kinds: dict[str, str]) -> list[str]:
+    """Labels of a rendering by the alignment, chrome named as training names it."""
+    aligned = align_lines_to_gold(page.lines, dataset.gold_classes(gold), dataset.FALLBACK_LABEL)
+    return dataset.name_chrome(page.lines, aligned, kinds)
+
+
+def predict_page(page: GoldPage) -> tuple[str, dict[str, str], dict[str, list[tuple[str, str]]]]:
+    """Every system's output for one page, the gold body, and (truth, predicted) labels
+    of each line in HTML and text mode."""
     import trafilatura
 
     html = decode_bytes(page.html_bytes())
     text = RENDERERS[EVAL_RENDERER](html)
     lines = text.split("\n")
-    labels = align_lines_to_gold(lines, dataset.gold_classes(page))
+    best = align_lines_to_gold(lines, dataset.gold_classes(page))
     try:
         extracted = trafilatura.extract(html) or ""
     except Exception:  # trafilatura fails on some pages; that counts as empty output
         extracted = ""
+    text_cleaner, html_cleaner = _worker_cleaners["text"], _worker_cleaners["html"]
+    html_page = html_cleaner.page(html)
+    html_lines = html_cleaner.label(html_page)
+    text_page = text_cleaner.page(text)
+    text_lines = text_cleaner.label(text_page)
     outputs = {
-        "cleaner-text": _worker_cleaners["text"].clean(text),
-        "cleaner-nodes": _worker_cleaners["text"].clean(RENDERERS["text-nodes"](html)),
-        "cleaner-html": _worker_cleaners["html"].clean(html),
+        "cleaner-text": text_cleaner.render(text_page, text_lines),
+        **{f"cleaner-{name}": text_cleaner.clean(RENDERERS[name](html))
+           for name in UNSEEN_RENDERERS},
+        "cleaner-html": html_cleaner.render(html_page, html_lines),
         "trafilatura": extracted,
+        "readability": _readability(html),
         "keep-all": text,
         "best-lines": "\n".join(
-            line for line, label in zip(lines, labels, strict=True) if label == BODY),
+            line for line, label in zip(lines, best, strict=True) if label == BODY),
     }
-    return page.body, outputs
+    kinds = dataset.chrome_kinds(html_page)
+    pairs = {mode: [(t, p.label) for t, p in zip(truth_labels(rendered, page, kinds), labelled,
+                                                  strict=True) if t != BLANK]
+             for mode, rendered, labelled in (("html", html_page, html_lines),
+                                              ("text", text_page, text_lines))}
+    return page.body, outputs, pairs
 
 
-def held_out_scores(data_dir: str | Path, model_path: str | Path,
-                    processes: int | None = None) -> dict[str, dict[str, Score]]:
-    """Scores per corpus and system on the held-out split."""
-    pages = [page for page in read_all(data_dir) if page.held_out]
+def page_rows(page: GoldPage) -> list[str]:
+    """The report rows a page counts in: its corpus, and for wcxb its page type; pages
+    not in English also count in a row of their own."""
+    rows = [page.corpus]
+    if page.extra.get("page_type"):
+        rows.append(f"{page.corpus}:{page.extra['page_type']}")
+    if page.corpus in ("wcxb", "l3s-gn1") and not is_english(page.body):
+        rows.append(f"{page.corpus}:non-en")
+    return rows
+
+
+def snippet_shares(page: GoldPage, output: str) -> tuple[int, int, int, int]:
+    """(with kept, with total, without left out, without total) for one wcxb page."""
+    folded = " ".join(output.split()).casefold()
+
+    def present(snippet: str) -> bool:
+        return " ".join(snippet.split()).casefold() in folded
+
+    with_ = page.extra.get("with") or []
+    without = page.extra.get("without") or []
+    return (sum(map(present, with_)), len(with_),
+            sum(not present(s) for s in without), len(without))
+
+
+def evaluate_pages(data_dir: str | Path, model_path: str | Path, split: str = "held-out",
+                   processes: int | None = None) -> dict:
+    """Every figure of the report on one split: scores per row and system, snippet
+    checks, and line label pairs."""
+    chosen = (lambda page: page.held_out) if split == "held-out" else (
+        lambda page: page.validation)
+    pages = [page for page in read_all(data_dir) if chosen(page)]
     processes = processes or multiprocessing.cpu_count()
     with multiprocessing.get_context("spawn").Pool(
             processes, initializer=_init_worker, initargs=(str(model_path),)) as pool:
         results = pool.map(predict_page, pages, chunksize=4)
     pairs: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
-    for page, (gold, outputs) in zip(pages, results, strict=True):
-        for system, output in outputs.items():
-            pairs[page.corpus][system].append((output, gold))
-    return {corpus: {system: score_pages(p) for system, p in systems.items()}
-            for corpus, systems in sorted(pairs.items())}
+    snippets: dict[str, np.ndarray] = defaultdict(lambda: np.zeros(4))
+    lines: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
+    for page, (gold, outputs, labels) in zip(pages, results, strict=True):
+        for row in page_rows(page):
+            for system, output in outputs.items():
+                pairs[row][system].append((output, gold))
+        if page.extra.get("with") or page.extra.get("without"):
+            for system in SNIPPET_SYSTEMS:
+                snippets[system] += snippet_shares(page, outputs[system])
+        for mode, mode_pairs in labels.items():
+            lines[mode] += [(page.corpus, t, p) for t, p in mode_pairs]
+    scores = {row: {system: score_pages(p) for system, p in systems.items()}
+              for row, systems in sorted(pairs.items())}
+    return {"scores": scores, "snippets": dict(snippets), "lines": dict(lines)}
+
+
+def held_out_scores(data_dir: str | Path, model_path: str | Path,
+                    processes: int | None = None) -> dict[str, dict[str, Score]]:
+    """Scores per corpus and system on the held-out split."""
+    return evaluate_pages(data_dir, model_path, "held-out", processes)["scores"]
+
+
+def format_snippets(snippets: dict[str, np.ndarray]) -> str:
+    rows = [f"{'system':<14} {'with kept':>10} {'without left out':>17}"]
+    for system, (kept, with_total, left, without_total) in snippets.items():
+        rows.append(f"{system:<14} {kept / max(with_total, 1):>10.3f} "
+                    f"{left / max(without_total, 1):>17.3f}")
+    total = next(iter(snippets.values()), np.zeros(4))
+    rows.append(f"({int(total[1])} with-snippets, {int(total[3])} without-snippets)")
+    return "\n".join(rows)
+
+
+def format_chrome_lines(lines: dict[str, list[tuple[str, str, str]]]) -> str:
+    """How the lines the alignment calls comments or related fare, per mode."""
+    rows = [f"{'mode':<5} {'gold label':<10} {'lines':>6} {'dropped':>8} {'as that label':>14}"]
+    for mode, pairs in lines.items():
+        for label, corpora in (("comments", None), ("related", ("l3s-gn1",))):
+            chosen = [(t, p) for corpus, t, p in pairs
+                      if t == label and (corpora is None or corpus in corpora)]
+            if not chosen:
+                continue
+            dropped = np.mean([p != BODY for _, p in chosen])
+            same = np.mean([p == label for _, p in chosen])
+            name = label if corpora is None else f"{label} ({', '.join(corpora)})"
+            rows.append(f"{mode:<5} {name:<10} {len(chosen):>6} {dropped:>8.3f} {same:>14.3f}")
+    return "\n".join(rows)
+
+
+def format_confusion(pairs: list[tuple[str, str, str]]) -> str:
+    """Per-label precision and recall, and the confusion matrix (rows: alignment label)."""
+    counts = Counter((t, p) for _, t, p in pairs)
+    labels = [label for label in LABELS if label != BLANK
+              and any(label in key for key in counts)]
+    rows = [f"{'label':<10} {'lines':>7} {'precision':>9} {'recall':>7}   " +
+            " ".join(f"{label[:6]:>6}" for label in labels)]
+    for label in labels:
+        truth = sum(counts[(label, p)] for p in labels)
+        said = sum(counts[(t, label)] for t in labels)
+        hit = counts[(label, label)]
+        rows.append(f"{label:<10} {truth:>7} {hit / max(said, 1):>9.3f} "
+                    f"{hit / max(truth, 1):>7.3f}   " +
+                    " ".join(f"{counts[(label, p)]:>6}" for p in labels))
+    return "\n".join(rows)
 
 
 def format_scores(scores: dict[str, dict[str, Score]]) -> str:
-    header = f"{'corpus':<12} {'pages':>5}  " + "  ".join(f"{s:>16}" for s in SYSTEMS)
-    rows = [header, " " * 20 + "  ".join(f"{'F1   P    R':>16}" for _ in SYSTEMS)]
+    header = f"{'rows':<22} {'pages':>5}  " + "  ".join(f"{s:>16}" for s in SYSTEMS)
+    rows = [header, " " * 30 + "  ".join(f"{'F1   P    R':>16}" for _ in SYSTEMS)]
     for corpus, systems in scores.items():
         pages = next(iter(systems.values())).pages
         cells = [f"{systems[s].f1:.3f} {systems[s].precision:.2f} {systems[s].recall:.2f}"
                  for s in SYSTEMS]
-        rows.append(f"{corpus:<12} {pages:>5}  " + "  ".join(f"{c:>16}" for c in cells))
+        rows.append(f"{corpus:<22} {pages:>5}  " + "  ".join(f"{c:>16}" for c in cells))
     return "\n".join(rows)
+
+
+def format_report(result: dict, split: str) -> list[str]:
+    return [f"{split.capitalize()} split: shingle F1 / precision / recall (cleaner-text reads "
+            f"the {EVAL_RENDERER} rendering; cleaner-text-nodes and cleaner-wrapped read "
+            "renderings training never sees)",
+            format_scores(result["scores"]),
+            "", "wcxb snippet checks (share of must-have strings kept, of boilerplate strings "
+            "left out):", format_snippets(result["snippets"]),
+            "", "Comment and related lines (by the alignment) that cleaner drops, and labels as "
+            "such:", format_chrome_lines(result["lines"]),
+            "", "Line labels in HTML mode against the alignment's (chrome named by class/id "
+            "hints where the corpus does not say):", format_confusion(result["lines"]["html"]),
+            "", "Line labels in text mode (html-text rendering):",
+            format_confusion(result["lines"]["text"])]
 
 
 def seed_report(truth: list[Line], predicted: list[Line]) -> dict[str, float]:
@@ -158,13 +310,17 @@ def main(argv: list[str] | None = None, prog: str = "python -m cleaner.training.
                         help="model trained without the held-out split (the shipped one is)")
     parser.add_argument("--skip-loo", action="store_true",
                         help="skip the leave-one-out retraining on hand-labelled pages")
+    parser.add_argument("--split", choices=("held-out", "validation"), default="held-out",
+                        help="pages to score: the held-out split (the final figure) or the "
+                             "validation split of the training pages (to choose settings on, "
+                             "with a model trained --without-validation); validation implies "
+                             "--skip-loo")
     parser.add_argument("--card", default=None,
                         help="model card whose metrics section gets the report "
                              "(default: MODEL_CARD.md beside the model, if there is one)")
     args = parser.parse_args(argv)
-    report = ["Held-out split: shingle F1 / precision / recall (cleaner-text reads the "
-              f"{EVAL_RENDERER} rendering, cleaner-nodes one line per text node)",
-              format_scores(held_out_scores(args.data, args.model))]
+    args.skip_loo = args.skip_loo or args.split == "validation"
+    report = format_report(evaluate_pages(args.data, args.model, args.split), args.split)
     print("\n".join(report), flush=True)
     if not args.skip_loo:
         report += ["", "Hand-labelled pages, each predicted by a model trained without it:",

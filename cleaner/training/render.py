@@ -1,8 +1,12 @@
 """Render HTML to plain text the way scrapers do, for training and text-mode evaluation.
 
-Two renderers on purpose, so the model does not learn one scraper's habits:
-our own block-per-line renderer (lines separated by single line breaks) and
-html-text (paragraphs separated by blank lines, inline layout guessed).
+Several renderers on purpose, so the model does not learn one scraper's habits.
+Training reads three: our own block-per-line renderer (lines separated by single
+line breaks), html-text (paragraphs separated by blank lines, inline layout
+guessed) and inscriptis (a layout-aware renderer: indented, bulleted lists, as
+text browsers print pages). Evaluation also reads two that training never sees:
+one line per text node, and text hard-wrapped at 79 columns as ``lynx -dump``
+and ``w3m -dump`` save pages.
 """
 
 from __future__ import annotations
@@ -41,7 +45,34 @@ def render_text_nodes(html: str) -> str:
     return "\n".join(text.strip() for text in root.itertext() if text.strip())
 
 
+def render_inscriptis(html: str) -> str:
+    """inscriptis' layout-aware rendering (indentation, list bullets, table columns)."""
+    from inscriptis import get_text
+
+    try:
+        return get_text(_CONTROL.sub("", html))
+    except Exception:  # inscriptis gives up on some broken pages; fall back to ours
+        return render_blocks(html)
+
+
+def render_wrapped(html: str, width: int = 79) -> str:
+    """html-text's rendering hard-wrapped at ``width`` columns, the way text browsers
+    dump a page: a paragraph becomes several lines that end mid-sentence. Training
+    never uses it."""
+    import textwrap
+
+    wrapped = []
+    for line in render_html_text(html).split("\n"):
+        wrapped += textwrap.wrap(line, width, break_long_words=False,
+                                 break_on_hyphens=False) or [""]
+    return "\n".join(wrapped)
+
+
 RENDERERS = {"blocks": render_blocks, "html-text": render_html_text,
-             "text-nodes": render_text_nodes}
+             "inscriptis": render_inscriptis, "text-nodes": render_text_nodes,
+             "wrapped": render_wrapped}
+#: Renderers training never uses, scored in evaluation to show how cleaner does on a
+#: scraper it has not seen.
+UNSEEN_RENDERERS = ("text-nodes", "wrapped")
 #: The renderer that turns HTML into the plain text that text-mode evaluation reads.
 EVAL_RENDERER = "html-text"

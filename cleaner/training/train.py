@@ -25,7 +25,7 @@ import sklearn
 
 from cleaner.model import LineModel
 from cleaner.training import dataset
-from cleaner.training.corpus import read_all
+from cleaner.training.corpus import GoldPage, read_all
 from cleaner.training.dataset import Rows
 
 #: Weight of one hand-labelled line relative to one corpus line.
@@ -68,6 +68,19 @@ def _cache_key(data_dir: Path) -> str:
     return digest.hexdigest()[:16]
 
 
+def training_pages(data_dir: str | Path) -> list[GoldPage]:
+    """The training split, in the order whose index is each page's row group."""
+    return [page for page in read_all(data_dir) if not page.held_out]
+
+
+def without_validation(rows: Rows, data_dir: str | Path) -> Rows:
+    """The rows of training pages outside the validation split."""
+    validation = np.array([page.validation for page in training_pages(data_dir)], bool)
+    keep = ~validation[rows.groups]
+    return Rows(rows.features[keep], rows.labels[keep], rows.weights[keep],
+                rows.groups[keep], rows.pages[keep])
+
+
 def corpus_training_rows(data_dir: str | Path, progress: bool = True) -> Rows:
     """Rows of all training-split corpus pages, from the cache when it is current."""
     data_dir = Path(data_dir).resolve()
@@ -76,7 +89,7 @@ def corpus_training_rows(data_dir: str | Path, progress: bool = True) -> Rows:
         with np.load(cache, allow_pickle=False) as saved:
             return Rows(saved["features"], saved["labels"].astype(object), saved["weights"],
                         saved["groups"], saved["pages"])
-    pages = [page for page in read_all(data_dir) if not page.held_out]
+    pages = training_pages(data_dir)
     if not pages:
         raise SystemExit(f"{data_dir}: no training pages found (expected */gold.jsonl and */html)")
     rows = dataset.corpus_rows(pages, progress=progress)
@@ -134,6 +147,9 @@ def main(argv: list[str] | None = None, prog: str = "python -m cleaner.training.
                         help="boosting rounds of the keep model (default: %(default)s)")
     parser.add_argument("--reason-iterations", type=int, default=REASON_ITERATIONS,
                         help="boosting rounds of the reason model (default: %(default)s)")
+    parser.add_argument("--without-validation", action="store_true",
+                        help="leave the validation pages out, to choose settings on them "
+                             "(`python -m cleaner.training.evaluate --split validation`)")
     args = parser.parse_args(argv)
     model_path = Path(args.model)
     if model_path.exists() and not args.overwrite:
@@ -148,6 +164,8 @@ def main(argv: list[str] | None = None, prog: str = "python -m cleaner.training.
     if args.data:
         print(f"reading corpora under {args.data}", file=sys.stderr)
         corpus = corpus_training_rows(args.data)
+        if args.without_validation:
+            corpus = without_validation(corpus, args.data)
     else:
         corpus = dataset.Rows.empty()
     hand_files = _unique(dataset.labelled_files(SHIPPED_SEEDS)
@@ -168,6 +186,7 @@ def main(argv: list[str] | None = None, prog: str = "python -m cleaner.training.
         "keep_iterations": args.keep_iterations, "reason_iterations": args.reason_iterations,
         "body_threshold": 0.5, "sklearn": sklearn.__version__,
         "command": shlex.join([*prog.split(), *argv]),
+        "without_validation": bool(args.without_validation),
     }
     print("fitting the model (the longest phase)", file=sys.stderr)
     # train() reads the module's settings; the options set them for this run.
