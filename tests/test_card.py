@@ -50,3 +50,20 @@ def test_bench_replaces_only_its_own_section(tmp_path: Path, monkeypatch) -> Non
     assert "second run\n| a | b |" in text and "first run" not in text
     assert text.startswith("# model\n\n- File\n") and "## Metrics (`make eval`)\n\nF1 0.9" in text
     assert text.index(bench.HEADING) < text.index("## Metrics")  # make eval rewrites the end
+
+
+def test_ablation_section_is_replaced_and_survives_a_retraining(
+        tiny_model: LineModel, tmp_path: Path) -> None:
+    from cleaner.training.card import ABLATION_HEADING, update_section
+
+    card = tmp_path / "MODEL_CARD.md"
+    write_card(card, tiny_model, "data")
+    update_metrics(card, "report")
+    update_section(card, ABLATION_HEADING, "first table")
+    update_section(card, ABLATION_HEADING, "second table")
+    text = card.read_text(encoding="utf-8")
+    assert text.count(ABLATION_HEADING) == 1 and "first table" not in text
+    assert text.index(ABLATION_HEADING) < text.index(METRICS_HEADING)
+    write_card(card, tiny_model, "data")  # a new training: metrics go, the ablation stays
+    text = card.read_text(encoding="utf-8")
+    assert "second table" in text and METRICS_HEADING not in text

@@ -30,9 +30,14 @@ def write_card(path: str | Path, model: LineModel, data_dir: str | Path) -> None
         f"{meta.get('corpus_rows')} labelled lines, "
         + ("all used. " if meta.get("corpus_sample") == 1.0
            else f"of which a fixed {meta.get('corpus_sample')} sample is used. ")
-        + "Each page is seen three ways: its HTML blocks with structure features, the same "
-        "blocks as plain text, and html-text's plain-text rendering; lines are labelled by "
-        "aligning them to the gold text. Half of the pages are seen a fourth time: one of "
+        + "Each page is seen four ways: its HTML blocks with structure features, the same "
+        "blocks as plain text, html-text's and inscriptis' plain-text renderings; lines are "
+        "labelled by aligning them to the gold text (l3s-gn1's related, supplemental and "
+        "comment segments and dragnet's reader comments are their own classes, not body). "
+        "Chrome lines that align to no gold class are named by the class/id names around "
+        "their HTML block where those say what they are (comments, related, promo, legal, "
+        "meta), else `nav`; text renderings take the kind of the block with the same text. "
+        "Half of the pages are seen a fifth time: one of "
         "their text renderings with synthetic news chrome after the body (related stories "
         "made of other training pages' headlines and text, promos, app prompts, comment "
         "prompts, syndication notes; tickers before the page), labelled by kind.",
@@ -50,7 +55,38 @@ def write_card(path: str | Path, model: LineModel, data_dir: str | Path) -> None
         f"{meta.get('reason_iterations')} rounds.",
         f"- A line is body when p(body) >= {model.body_threshold}.",
     ]
-    Path(path).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    path = Path(path)
+    kept = _section(path.read_text(encoding="utf-8"), ABLATION_HEADING) if path.exists() else ""
+    path.write_text("\n".join(lines) + "\n" + (f"\n{kept}" if kept else ""), encoding="utf-8")
+
+
+#: The ablation table (``python -m cleaner.training.ablation --card``); it describes the
+#: recipe rather than one model, so a retraining keeps it.
+ABLATION_HEADING = "## What each idea gives (validation split)"
+
+
+def _section(text: str, heading: str) -> str:
+    """The section of a card under ``heading``, up to the next section, or ''."""
+    if heading not in text:
+        return ""
+    rest = text.split(heading, 1)[1]
+    end = rest.find("\n## ")
+    return heading + (rest if end < 0 else rest[:end + 1])
+
+
+def update_section(path: str | Path, heading: str, body: str) -> None:
+    """Put ``body`` under ``heading``, before the metrics, replacing what was there."""
+    path = Path(path)
+    text = path.read_text(encoding="utf-8")
+    old = _section(text, heading)
+    new = f"{heading}\n\n{body.strip()}\n"
+    if old:
+        text = text.replace(old, new)
+    elif METRICS_HEADING in text:
+        text = text.replace(METRICS_HEADING, f"{new}\n{METRICS_HEADING}")
+    else:
+        text = text.rstrip("\n") + f"\n\n{new}"
+    path.write_text(text, encoding="utf-8")
 
 
 METRICS_HEADING = "## Metrics (`make eval`)"

@@ -262,8 +262,11 @@ def seed_report(truth: list[Line], predicted: list[Line]) -> dict[str, float]:
             "chrome_dropped": float(np.mean(chrome)) if chrome else 1.0}
 
 
-def leave_one_out(data_dir: str | Path, labelled_dir: str | Path) -> dict[str, dict[str, float]]:
-    """Each hand-labelled page predicted by a model trained on everything but that page."""
+def leave_one_out(data_dir: str | Path, labelled_dir: str | Path,
+                  corpus_sample: float | None = None) -> dict[str, dict[str, float]]:
+    """Each hand-labelled page predicted by a model trained on everything but that page
+    (on a smaller share of the corpus rows than ``make train`` when ``corpus_sample``
+    says so, to keep the five trainings short)."""
     from cleaner.training.train import corpus_training_rows, hand_labelled_training_rows, train
 
     corpus = corpus_training_rows(data_dir)
@@ -272,7 +275,8 @@ def leave_one_out(data_dir: str | Path, labelled_dir: str | Path) -> dict[str, d
     results = {}
     for held in files:
         others = [f for f in files if f != held]
-        model = train(corpus, hand_labelled_training_rows(others, first_group))
+        model = train(corpus, hand_labelled_training_rows(others, first_group),
+                      corpus_sample=corpus_sample)
         truth = dataset.hand_labelled_pages([held])[0]
         # The lines themselves, not their join: a join and split would drop trailing blanks.
         predicted = Cleaner(model).label(Page([t.text for t in truth], "text"))
@@ -318,13 +322,19 @@ def main(argv: list[str] | None = None, prog: str = "python -m cleaner.training.
     parser.add_argument("--card", default=None,
                         help="model card whose metrics section gets the report "
                              "(default: MODEL_CARD.md beside the model, if there is one)")
+    parser.add_argument("--loo-sample", type=float, default=None,
+                        help="share of corpus rows each leave-one-out model is fitted on "
+                             "(default: as make train)")
     args = parser.parse_args(argv)
     args.skip_loo = args.skip_loo or args.split == "validation"
     report = format_report(evaluate_pages(args.data, args.model, args.split), args.split)
     print("\n".join(report), flush=True)
     if not args.skip_loo:
-        report += ["", "Hand-labelled pages, each predicted by a model trained without it:",
-                   format_seed_report(leave_one_out(args.data, args.labelled))]
+        sample = "" if args.loo_sample is None else \
+            f" (fitted on a {args.loo_sample:.0%} sample of the corpus rows)"
+        report += ["", "Hand-labelled pages, each predicted by a model trained without "
+                   f"it{sample}:",
+                   format_seed_report(leave_one_out(args.data, args.labelled, args.loo_sample))]
         print("\n".join(report[-2:]))
     card = Path(args.card) if args.card else Path(args.model).with_name("MODEL_CARD.md")
     if card.exists() and args.skip_loo:  # the card keeps its last full `make eval` report

@@ -112,10 +112,12 @@ def hand_labelled_training_rows(paths: list[Path], first_group: int) -> Rows:
                        for i, lines in enumerate(pages))
 
 
-def train(corpus: Rows, hand_labelled: Rows, metadata: dict | None = None) -> LineModel:
+def train(corpus: Rows, hand_labelled: Rows, metadata: dict | None = None,
+          corpus_sample: float | None = None) -> LineModel:
     """Fit on a sample of corpus rows and all hand-labelled rows; folds split whole pages."""
     rows = Rows.concat([corpus, hand_labelled])
-    fit_mask = np.concatenate([sample_mask(len(corpus), CORPUS_SAMPLE),
+    sample = CORPUS_SAMPLE if corpus_sample is None else corpus_sample
+    fit_mask = np.concatenate([sample_mask(len(corpus), sample),
                                np.ones(len(hand_labelled), bool)])
     return LineModel.fit(rows.features, rows.labels, rows.pages, rows.weights,
                          folds=rows.groups % 2, fit_mask=fit_mask, metadata=metadata,
