@@ -129,8 +129,8 @@ def test_english_is_told_by_frequent_words() -> None:
 
 
 def test_confusion_counts_precision_and_recall() -> None:
-    pairs = [("c", "body", "body"), ("c", "body", "nav"), ("c", "nav", "nav"),
-             ("c", "comments", "body")]
+    pairs = [("c", "body", "body", True), ("c", "body", "nav", True), ("c", "nav", "nav", False),
+             ("c", "comments", "body", True)]
     table = format_confusion(pairs).splitlines()
     body = next(row for row in table if row.startswith("body"))
     assert body.split()[1:4] == ["2", "0.500", "0.500"]

@@ -79,10 +79,19 @@ def _readability(html: str) -> str:
         return ""
 
 
-def truth_labels(page: Page, gold: GoldPage, kinds: dict[str, str]) -> list[str]:
-    """Labels of a rendering by the alignment, chrome named as training names it."""
+def truth_labels(page: Page, gold: GoldPage,
+                 kinds: dict[str, str]) -> tuple[list[str], list[str]]:
+    """Labels of a rendering by the alignment to the gold alone, and with unaligned
+    chrome named as training names it."""
     aligned = align_lines_to_gold(page.lines, dataset.gold_classes(gold), dataset.FALLBACK_LABEL)
-    return dataset.name_chrome(page.lines, aligned, kinds)
+    return aligned, dataset.name_chrome(page.lines, aligned, kinds)
+
+
+def _pairs(truth: tuple[list[str], list[str]], labelled: list[Line]) -> list[tuple]:
+    """(named label, predicted label, whether the gold itself says the label) per line."""
+    aligned, named = truth
+    return [(t, p.label, a == t != dataset.FALLBACK_LABEL)
+            for a, t, p in zip(aligned, named, labelled, strict=True) if t != BLANK]
 
 
 def predict_page(page: GoldPage) -> tuple[str, dict[str, str], dict[str, list[tuple[str, str]]]]:
@@ -115,8 +124,7 @@ def predict_page(page: GoldPage) -> tuple[str, dict[str, str], dict[str, list[tu
             line for line, label in zip(lines, best, strict=True) if label == BODY),
     }
     kinds = dataset.chrome_kinds(html_page)
-    pairs = {mode: [(t, p.label) for t, p in zip(truth_labels(rendered, page, kinds), labelled,
-                                                  strict=True) if t != BLANK]
+    pairs = {mode: _pairs(truth_labels(rendered, page, kinds), labelled)
              for mode, rendered, labelled in (("html", html_page, html_lines),
                                               ("text", text_page, text_lines))}
     return page.body, outputs, pairs
@@ -168,7 +176,7 @@ def evaluate_pages(data_dir: str | Path, model_path: str | Path, split: str = "h
             for system in SNIPPET_SYSTEMS:
                 snippets[system] += snippet_shares(page, outputs[system])
         for mode, mode_pairs in labels.items():
-            lines[mode] += [(page.corpus, t, p) for t, p in mode_pairs]
+            lines[mode] += [(page.corpus, *pair) for pair in mode_pairs]
     scores = {row: {system: score_pages(p) for system, p in systems.items()}
               for row, systems in sorted(pairs.items())}
     return {"scores": scores, "snippets": dict(snippets), "lines": dict(lines)}
@@ -190,13 +198,13 @@ def format_snippets(snippets: dict[str, np.ndarray]) -> str:
     return "\n".join(rows)
 
 
-def format_chrome_lines(lines: dict[str, list[tuple[str, str, str]]]) -> str:
-    """How the lines the alignment calls comments or related fare, per mode."""
+def format_chrome_lines(lines: dict[str, list[tuple[str, str, str, bool]]]) -> str:
+    """How the lines the gold calls comments or related fare, per mode."""
     rows = [f"{'mode':<5} {'gold label':<10} {'lines':>6} {'dropped':>8} {'as that label':>14}"]
     for mode, pairs in lines.items():
         for label, corpora in (("comments", None), ("related", ("l3s-gn1",))):
-            chosen = [(t, p) for corpus, t, p in pairs
-                      if t == label and (corpora is None or corpus in corpora)]
+            chosen = [(t, p) for corpus, t, p, from_gold in pairs
+                      if t == label and from_gold and (corpora is None or corpus in corpora)]
             if not chosen:
                 continue
             dropped = np.mean([p != BODY for _, p in chosen])
@@ -206,9 +214,9 @@ def format_chrome_lines(lines: dict[str, list[tuple[str, str, str]]]) -> str:
     return "\n".join(rows)
 
 
-def format_confusion(pairs: list[tuple[str, str, str]]) -> str:
+def format_confusion(pairs: list[tuple[str, str, str, bool]]) -> str:
     """Per-label precision and recall, and the confusion matrix (rows: alignment label)."""
-    counts = Counter((t, p) for _, t, p in pairs)
+    counts = Counter((t, p) for _, t, p, _ in pairs)
     labels = [label for label in LABELS if label != BLANK
               and any(label in key for key in counts)]
     rows = [f"{'label':<10} {'lines':>7} {'precision':>9} {'recall':>7}   " +
