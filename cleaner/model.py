@@ -149,7 +149,8 @@ class LineModel:
     def fit(cls, features: np.ndarray, labels: np.ndarray, pages: np.ndarray | None = None,
             sample_weight: np.ndarray | None = None, folds: np.ndarray | None = None,
             fit_mask: np.ndarray | None = None, metadata: dict | None = None,
-            keep_iter: int = 300, reason_iter: int = 100, random_state: int = 0) -> LineModel:
+            keep_iter: int = 300, reason_iter: int = 100, random_state: int = 0,
+            keep_learning_rate: float = 0.1, reason_learning_rate: float = 0.15) -> LineModel:
         """Fit all three stages.
 
         ``pages`` gives each row's page (rows of one page are consecutive);
@@ -175,7 +176,7 @@ class LineModel:
         lengths = page_lengths(pages)
 
         def fit_keep(x: np.ndarray, rows: np.ndarray):
-            estimator = make_estimator(keep_iter, random_state=random_state)
+            estimator = make_estimator(keep_iter, keep_learning_rate, random_state)
             return _fit(estimator, x[rows], keep_labels[rows], weights[rows])
 
         out_of_fold = np.zeros(n)
@@ -196,7 +197,7 @@ class LineModel:
 
         dropped = fit_mask & (labels != BODY)
         if len(set(labels[dropped])) > 1:
-            reason = make_estimator(reason_iter, learning_rate=0.15, random_state=random_state)
+            reason = make_estimator(reason_iter, reason_learning_rate, random_state)
         else:  # one kind of dropped line: nothing to learn, the prior says it
             from sklearn.dummy import DummyClassifier
 
