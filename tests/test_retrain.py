@@ -71,3 +71,38 @@ def test_train_refuses_a_missing_labelled_folder(tmp_path: Path,
                  "-o", str(tmp_path / "m")]) == 2
     assert "folder of labelled pages not found" in capsys.readouterr().err
     assert not (tmp_path / "m").exists()
+
+
+def _tiny_corpus(folder: Path) -> None:
+    """A corpus folder in the gold format: fixture pages, some of them held out."""
+    import gzip
+    import json
+
+    from cleaner.training.corpus import is_held_out
+
+    body = ("The harbour authority said on Monday that the new quay will open in the spring, "
+            "after two years of building work and a long dispute over its cost.")
+    (folder / "html").mkdir(parents=True)
+    ids = [f"p{i}" for i in range(40)]
+    held = [i for i in ids if is_held_out("tiny", i)][:3]
+    kept = [i for i in ids if not is_held_out("tiny", i)][:4]
+    with open(folder / "gold.jsonl", "w", encoding="utf-8") as gold:
+        for page_id in held + kept:
+            html = (f"<html><body><nav><a href='/'>Home</a> <a href='/n'>News</a></nav>"
+                    f"<h1>Quay opens</h1><p>{body}</p><p>{body}</p>"
+                    "<footer>All rights reserved</footer></body></html>")
+            (folder / "html" / f"{page_id}.html.gz").write_bytes(gzip.compress(html.encode()))
+            gold.write(json.dumps({"id": page_id, "body": f"{body}\n\n{body}"}) + "\n")
+
+
+def test_training_with_corpora_writes_a_quick_held_out_figure_into_the_card(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    _tiny_corpus(tmp_path / "data" / "tiny")
+    monkeypatch.chdir(tmp_path)  # the row cache goes under ./build
+    model_path = tmp_path / f"m{DEFAULT_MODEL_PATH.suffix}"
+    assert main(["train", "--data", str(tmp_path / "data"), "-o", str(model_path), *FAST]) == 0
+    card = model_path.with_name(model_path.name + ".card.md").read_text(encoding="utf-8")
+    assert "quick held-out check after training" in card
+    row = next(line for line in card.splitlines() if line.startswith("tiny "))
+    pages, html_f1, text_f1 = row.split()[1:]
+    assert pages == "3" and 0.0 <= float(html_f1) <= 1.0 and 0.0 <= float(text_f1) <= 1.0
