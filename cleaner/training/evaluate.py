@@ -67,12 +67,14 @@ def _init_worker(model_path: str) -> None:
     _worker_cleaners["html"] = Cleaner(model, input_format="html")
 
 
-def _readability(html: str) -> str:
+def _readability(html: str) -> str | None:
+    """readability-lxml's article text, or None when it is not installed (it is an
+    optional comparison: ``pip install readability-lxml``)."""
     try:
         import html_text
         from readability import Document
-    except ImportError:  # readability-lxml is an optional comparison
-        return ""
+    except ImportError:
+        return None
     try:
         return html_text.extract_text(Document(html).summary(html_partial=True))
     except Exception:  # it fails on some pages; that counts as empty output
@@ -171,10 +173,12 @@ def evaluate_pages(data_dir: str | Path, model_path: str | Path, split: str = "h
     for page, (gold, outputs, labels) in zip(pages, results, strict=True):
         for row in page_rows(page):
             for system, output in outputs.items():
-                pairs[row][system].append((output, gold))
+                if output is not None:
+                    pairs[row][system].append((output, gold))
         if page.extra.get("with") or page.extra.get("without"):
             for system in SNIPPET_SYSTEMS:
-                snippets[system] += snippet_shares(page, outputs[system])
+                if outputs[system] is not None:
+                    snippets[system] += snippet_shares(page, outputs[system])
         for mode, mode_pairs in labels.items():
             lines[mode] += [(page.corpus, *pair) for pair in mode_pairs]
     scores = {row: {system: score_pages(p) for system, p in systems.items()}
@@ -237,7 +241,7 @@ def format_scores(scores: dict[str, dict[str, Score]]) -> str:
     for corpus, systems in scores.items():
         pages = next(iter(systems.values())).pages
         cells = [f"{systems[s].f1:.3f} {systems[s].precision:.2f} {systems[s].recall:.2f}"
-                 for s in SYSTEMS]
+                 if s in systems else "n/a" for s in SYSTEMS]
         rows.append(f"{corpus:<22} {pages:>5}  " + "  ".join(f"{c:>16}" for c in cells))
     return "\n".join(rows)
 
