@@ -288,9 +288,11 @@ def test_the_shipped_skops_format_is_refused_with_advice(tmp_path: Path) -> None
     assert "no model.json" in load_error(path)
 
 
-@pytest.mark.parametrize("stage", ["keep", "context", "reason"])
-@pytest.mark.parametrize("change", ["one-missing", "one-extra", "renamed", "reordered",
-                                    "context-reordered"])
+@pytest.mark.parametrize(("stage", "change"), [
+    (stage, change) for stage in ("keep", "context", "reason")
+    for change in ("one-missing", "one-extra", "renamed", "reordered", "context-reordered")
+    if not (stage == "keep" and change == "context-reordered")  # it reads no context columns
+])
 def test_other_column_names(tiny_model: LineModel, tmp_path: Path, stage: str,
                             change: str) -> None:
     """Every column each stage reads is checked, the second stage's context columns too."""
@@ -304,8 +306,6 @@ def test_other_column_names(tiny_model: LineModel, tmp_path: Path, stage: str,
         names[0] = "log_characters"
     elif change == "reordered":
         names[0], names[1] = names[1], names[0]
-    elif stage == "keep":
-        pytest.skip("the first stage reads no context columns")
     else:
         names[-1], names[-2] = names[-2], names[-1]
     message = load_error(write(tmp_path / "model.npz", packed(arrays, header)))
