@@ -68,6 +68,21 @@ class Cleaner:
         if batch:
             yield from self._label_batch(batch)
 
+    def label_each(self, pages: list[Page]) -> list[list[Line] | Exception]:
+        """Label pages in one batch; if the batch fails, label them one by one, so that
+        the page that fails gets its exception and the others their lines (runners
+        report a failing page without losing its neighbours)."""
+        try:
+            return list(self.label_many(pages))
+        except Exception:  # find the page that fails, label the others
+            results: list[list[Line] | Exception] = []
+            for page in pages:
+                try:
+                    results.append(self.label(page))
+                except Exception as error:
+                    results.append(error)
+            return results
+
     def clean_many(self, pages: Iterable[PageInput | Page]) -> Iterator[str]:
         """Clean pages in order; see :meth:`label_many`."""
         parsed = (self.page(page) for page in pages)

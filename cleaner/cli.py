@@ -132,7 +132,7 @@ class PageWorker:
 
     def _finish(self, batch: list[tuple[Job, Page | None, str | None]]) -> Iterator[Outcome]:
         pages = [page for _, page, _ in batch if page is not None]
-        labelled = iter(self._label(pages))
+        labelled = iter(self.cleaner.label_each(pages))
         for job, page, error in batch:
             if page is None:
                 yield Outcome(job.display, error)
@@ -143,18 +143,6 @@ class PageWorker:
                 continue
             with self.write_guard():
                 yield self._write(job, page, lines)
-
-    def _label(self, pages: list[Page]) -> list[list[Line] | Exception]:
-        try:
-            return list(self.cleaner.label_many(pages))
-        except Exception:  # find the page that fails, label the others
-            results: list[list[Line] | Exception] = []
-            for page in pages:
-                try:
-                    results.append(self.cleaner.label(page))
-                except Exception as error:
-                    results.append(error)
-            return results
 
     def _write(self, job: Job, page: Page, lines: list[Line]) -> Outcome:
         try:

@@ -85,7 +85,7 @@ class RecordWorker:
         prepared: list[tuple[dict, Page | None, str | None]] = [self._prepare(item)
                                                                for item in items]
         pages = [page for _, page, _ in prepared if page is not None]
-        labelled = iter(self._label(pages))
+        labelled = iter(self.cleaner.label_each(pages))
         result = ChunkResult([])
         for record, page, error in prepared:
             if page is not None:
@@ -134,18 +134,6 @@ class RecordWorker:
                 if name in found and record.get(name) in (None, ""):
                     record[name] = found[name]
         return record, page, None
-
-    def _label(self, pages: list[Page]) -> list[list[Line] | Exception]:
-        try:
-            return list(self.cleaner.label_many(pages))
-        except Exception:  # find the page that fails, label the others
-            results: list[list[Line] | Exception] = []
-            for page in pages:
-                try:
-                    results.append(self.cleaner.label(page))
-                except Exception as error:
-                    results.append(error)
-            return results
 
     def _fill(self, record: dict, page: Page, lines: list[Line], result: ChunkResult) -> None:
         keep = self.cleaner.keep

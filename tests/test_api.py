@@ -101,3 +101,20 @@ def test_labelled_format_round_trip(tiny: Cleaner, tmp_path: Path) -> None:
     assert [round(line.probability, 3) for line in with_p] == [
         round(line.probability, 3) for line in lines]
     assert {line.label for line in back} >= {BODY, BLANK}
+
+
+def test_label_each_isolates_the_page_that_fails(tiny: Cleaner,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    pages = [tiny.page(text) for text in ("A first page.\n", "boom\n", "A third page.\n")]
+    real = tiny._label_batch
+
+    def failing(batch):
+        if any(page.lines == ["boom"] for page in batch):
+            raise RuntimeError("model failed")
+        return real(batch)
+
+    monkeypatch.setattr(tiny, "_label_batch", failing)
+    first, second, third = tiny.label_each(pages)
+    assert [line.text for line in first] == ["A first page."]
+    assert isinstance(second, RuntimeError)
+    assert [line.text for line in third] == ["A third page."]
