@@ -504,6 +504,11 @@ class Run:
         Ctrl-C stops the workers at once; each removes the temporary file it
         was writing, so no partial output is left.
         """
+        # Python 3.11's pool closes its wake-up pipe from its manager thread; an exit
+        # while that thread is closing it makes concurrent.futures' exit hook write to
+        # the closed pipe and print an OSError traceback. So the run waits for that
+        # thread here (it ends once the workers have finished their pages and left).
+        manager = getattr(self.executor, "_executor_manager_thread", None)
         if self.executor is not None:
             self.executor.shutdown(wait=False, cancel_futures=True)
         try:
@@ -521,6 +526,8 @@ class Run:
                         continue
                 for outcome in entry.outcomes:
                     self.reporter.outcome(outcome)
+            if manager is not None:
+                manager.join()
         except KeyboardInterrupt:
             for child in multiprocessing.active_children():
                 child.terminate()
