@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from conftest import PAGES, cli_command, subprocess_env, tree
+from fuzz_signals import session
 
 from cleaner import cli as cli_module
 from cleaner import files
@@ -157,25 +158,9 @@ def test_a_signal_while_the_model_loads_exits_quietly(tmp_path: Path, name: str,
     assert done.stderr == "cleaner: interrupted\n"
 
 
-def _session(leader: int) -> list[int]:
-    """Processes of the session ``leader`` started (itself included), from /proc."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as stat_file:
-                fields = stat_file.read().rsplit(b")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[3]) == leader and fields[0] not in (b"Z", b"X"):
-            found.append(int(entry))
-    return found
-
-
 def _gone_within(leader: int, seconds: float) -> list[int]:
     deadline = time.monotonic() + seconds
-    while (left := _session(leader)) and time.monotonic() < deadline:
+    while (left := session(leader)) and time.monotonic() < deadline:
         time.sleep(0.05)
     for pid in left:  # leave nothing behind for the next test either
         os.kill(pid, signal.SIGKILL)
@@ -216,7 +201,7 @@ def test_a_signal_while_the_pool_starts_leaves_no_process_and_no_traceback(
     with open(tmp_path / "stderr", "w+") as stderr:
         process = _start_run(inputs, tmp_path / "out", tiny_model_path, stderr)
         deadline = time.monotonic() + 120
-        while len(_session(process.pid)) < 2 and process.poll() is None \
+        while len(session(process.pid)) < 2 and process.poll() is None \
                 and time.monotonic() < deadline:
             time.sleep(0.002)
         process.send_signal(getattr(signal, name))  # the first child (a fork server) is up
