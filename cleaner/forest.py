@@ -8,14 +8,14 @@ ranges, every node reachable exactly once from its root, bounded depth,
 finite numbers), so that the predictor below can trust them: a tampered file
 is refused, it cannot make prediction loop or read out of bounds.
 
-The predictor walks all trees and all rows in lock-step, one tree level per
-numpy step. Its layout is built at load time: nodes renumbered level by
-level so that a node's right child sits right after its left child (the
-next node is ``child[node] + went_right``), leaves pointing at themselves
-with a threshold no value exceeds, and a missing value (NaN) sent to -inf
-or +inf depending on the node, by reading one of two copies of each column
-(NaN as -inf goes left at every finite threshold, NaN as +inf goes right).
-Trees are walked in groups of similar depth, so shallow trees stop early.
+The predictor is QuickScorer's (Lucchese et al. 2015), vectorised over all
+trees and rows at once: a row's exit leaf is the leftmost leaf that no split
+it goes right at rules out. Each distinct (column, threshold) pair is compared
+once per row; the decisions of a tree's splits, eight at a time, form a byte
+that indexes a table of the leaves they rule out. A missing value (NaN) goes
+to -inf or +inf depending on the node, by reading one of two copies of each
+column (NaN as -inf goes left at every finite threshold, NaN as +inf goes
+right). Trees of more than 64 leaves use a level-by-level walk instead.
 It reproduces ``predict_proba`` of the exported estimator to float rounding.
 """
 
@@ -125,7 +125,7 @@ class Forest:
         """Raw scores, shape (rows, n_raw)."""
         x = np.asarray(x)
         # Features arrive as float32; comparing them as float32 moves half the bytes.
-        x = x if x.dtype == np.float32 and "threshold32" in self._layout else x.astype(
+        x = x if x.dtype == np.float32 and "table" in self._layout else x.astype(
             np.float64, copy=False)
         if x.ndim != 2 or x.shape[1] != self.n_features:
             raise ValueError(f"expected rows of {self.n_features} features, got shape {x.shape}")
@@ -133,7 +133,7 @@ class Forest:
         out[:] = self.arrays["baseline"]
         if self.n_trees == 0 or len(x) == 0:
             return out
-        leaf_values = _bitmask_leaf_values if "leftmask" in self._layout else _walk_leaf_values
+        leaf_values = _bitmask_leaf_values if "table" in self._layout else _walk_leaf_values
         block = max(1, BLOCK_CELLS // self.n_trees)
         for start in range(0, len(x), block):
             values = leaf_values(self._layout, _both_ways(x[start:start + block]))
@@ -291,7 +291,7 @@ def _layout(arrays: dict, levels: list[np.ndarray], n_features: int, n_raw: int)
     sort = np.argsort(split_tree, kind="stable")
     splits, split_tree = splits[sort], split_tree[sort]
     per_tree = np.bincount(split_tree, minlength=n_trees)
-    width = max(int(per_tree.max()), 1)
+    width = max(-(-int(per_tree.max()) // 8) * 8, 8)  # whole groups of eight (_byte_tables)
     slot = np.arange(len(splits)) - np.repeat(np.cumsum(per_tree) - per_tree, per_tree)
     dtype = next(np.dtype(t) for t in ("u1", "u2", "u4", "u8")
                  if np.dtype(t).itemsize * 8 >= max_leaves)
@@ -308,35 +308,87 @@ def _layout(arrays: dict, levels: list[np.ndarray], n_features: int, n_raw: int)
     leaf_nodes = np.flatnonzero(leaf)
     leaf_value = np.zeros((n_trees, max_leaves))
     leaf_value[rank[tree_of[leaf_nodes]], first_leaf[leaf_nodes]] = arrays["value"][leaf_nodes]
-    # The lowest set bit 2**k of a 64-bit word is unique modulo 67: a table gives k.
+    return {**_byte_tables(column, threshold, leftmask), "leaf_value": leaf_value.ravel(),
+            "leaf_base": (np.arange(n_trees) * max_leaves)[:, None], "bit": _layout_bit_table(),
+            "depth": len(levels) - 1}
+
+
+def _layout_bit_table() -> np.ndarray:
+    """k for 2**k modulo 67 (the powers of two below 2**64 differ modulo 67)."""
     bit = np.zeros(67, np.intp)
     bit[[(1 << k) % 67 for k in range(64)]] = np.arange(64)
+    return bit
+
+
+def _byte_tables(column: np.ndarray, threshold: np.ndarray, leftmask: np.ndarray) -> dict:
+    """The splits of each tree in groups of eight, and per group a table of 256 entries:
+    for each way a row can go at its eight splits (a byte, bit k set when the row goes
+    right at the group's k-th split), the leaves those splits rule out.
+
+    A row then needs one comparison per distinct (column, threshold) pair of the
+    forest (trees share many: thresholds are histogram bin edges), a byte per group
+    and a lookup per group, instead of a pass over every tree for every split slot.
+    The decisions are laid out eight slabs deep ([k][tree, group][row]), so that the
+    bytes are assembled eight rows at a time in 64-bit words.
+    """
+    width, n_trees = column.shape
+    groups = width // 8
+    entries = n_trees * groups
+    padded_entries = -(-entries // 8) * 8  # whole 64-bit words whatever the rows
+
+    def by_bit(values: np.ndarray, fill) -> np.ndarray:
+        """[slot, tree] -> [k, tree * groups + group], padded to whole words."""
+        out = np.full((8, padded_entries), fill, values.dtype)
+        out[:, :entries] = values.reshape(groups, 8, n_trees).transpose(1, 2, 0).reshape(8, -1)
+        return out.ravel()
+
+    slot_column, slot_threshold = by_bit(column, 0), by_bit(threshold, np.inf)
+    pairs, pair_of_slot = np.unique(np.stack((slot_column.astype(np.float64), slot_threshold)),
+                                    axis=1, return_inverse=True)
+    decision_threshold = pairs[1][:, None]
     # For float32 rows: x > t exactly when x > the largest float32 not above t.
     with np.errstate(over="ignore"):
-        threshold32 = threshold.astype(np.float32)
-    threshold32 = np.where(threshold32 > threshold, np.nextafter(threshold32, np.float32(-np.inf)),
-                           threshold32)
-    return {"column": column, "threshold": threshold[:, :, None],
-            "threshold32": threshold32[:, :, None],
-            "leftmask": leftmask[:, :, None], "leaf_value": leaf_value.ravel(),
-            "leaf_base": (np.arange(n_trees) * max_leaves)[:, None], "bit": bit,
-            "depth": len(levels) - 1}
+        threshold32 = decision_threshold.astype(np.float32)
+    threshold32 = np.where(threshold32 > decision_threshold,
+                           np.nextafter(threshold32, np.float32(-np.inf)), threshold32)
+    bits = (np.arange(256)[:, None] >> np.arange(8)) & 1 == 1  # [byte, k]
+    grouped = leftmask.reshape(groups, 8, n_trees).transpose(2, 0, 1)  # [tree, g, k]
+    table = np.bitwise_or.reduce(np.where(bits, grouped[:, :, None, :], 0), axis=-1)
+    return {"decision_column": pairs[0].astype(np.intp), "decision_threshold": decision_threshold,
+            "decision_threshold32": threshold32, "pair_of_slot": pair_of_slot.ravel(),
+            "table": table.astype(leftmask.dtype).ravel(),
+            "table_base": (np.arange(entries) * 256)[:, None], "groups": groups}
 
 
 def _bitmask_leaf_values(layout: dict, both: np.ndarray) -> np.ndarray:
     """Leaf value of every tree for every row, shape (trees, rows)."""
-    column, leftmask = layout["column"], layout["leftmask"]
-    threshold = layout["threshold32" if both.dtype == np.float32 else "threshold"]
-    ruled_out = np.zeros((column.shape[1], both.shape[1]), leftmask.dtype)
-    went_right = np.empty(ruled_out.shape, bool)
-    masked = np.empty_like(ruled_out)
-    for slot in range(len(column)):
-        np.greater(both.take(column[slot], axis=0), threshold[slot], out=went_right)
-        np.multiply(went_right, leftmask[slot], out=masked)
-        ruled_out |= masked
-    exit_bit = ~ruled_out & (ruled_out + ruled_out.dtype.type(1))  # lowest bit not ruled out
-    exit_leaf = layout["bit"][exit_bit % 67]
+    rows = both.shape[1]
+    threshold = layout["decision_threshold32" if both.dtype == np.float32 else
+                       "decision_threshold"]
+    went_right = np.greater(both.take(layout["decision_column"], axis=0), threshold).take(
+        layout["pair_of_slot"], axis=0)
+    # Bit k of each byte from slab k: bytes are 0 or 1, so shifting eight at once in a
+    # 64-bit word never carries into the next byte.
+    words = went_right.reshape(8, -1).view(np.uint64)
+    packed = words[0].copy()
+    for k in range(1, 8):
+        packed |= words[k] << np.uint64(k)
+    table_base = layout["table_base"]
+    byte = packed.view(np.uint8).reshape(-1, rows)[:len(table_base)]
+    ruled = layout["table"].take(byte + table_base).reshape(-1, layout["groups"], rows)
+    ruled_out = ruled[:, 0].copy()
+    for group in range(1, layout["groups"]):
+        ruled_out |= ruled[:, group]
+    exit_leaf = _trailing_ones(ruled_out, layout["bit"])  # the lowest bit not ruled out
     return layout["leaf_value"][layout["leaf_base"] + exit_leaf]
+
+
+def _trailing_ones(words: np.ndarray, bit_table: np.ndarray) -> np.ndarray:
+    """How many low bits of each word are set."""
+    ones = words & ~(words + words.dtype.type(1))
+    if hasattr(np, "bitwise_count"):  # numpy >= 2.0
+        return np.bitwise_count(ones)
+    return bit_table[(ones + words.dtype.type(1)) % 67]
 
 
 def _walk_layout(arrays: dict, levels: list[np.ndarray], n_features: int, n_raw: int) -> dict:

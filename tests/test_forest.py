@@ -65,7 +65,7 @@ def test_predictions_equal_sklearn(data: tuple[np.ndarray, np.ndarray], kind: st
     y = np.where(labels == "body", "body", "drop") if kind == "binary" else labels
     estimator = fitted(x, y)
     exported = Forest.from_estimator(estimator)
-    assert "leftmask" in exported._layout
+    assert "table" in exported._layout
     if predictor == "walk":
         exported = walk_only(exported)
     rows = (with_holes(x) if holes else x).astype(dtype)
@@ -75,6 +75,31 @@ def test_predictions_equal_sklearn(data: tuple[np.ndarray, np.ndarray], kind: st
     np.testing.assert_allclose(exported.predict_proba(rows), expected, rtol=0, atol=1e-9)
 
 
+@pytest.mark.parametrize("leaves", [2, 5, 9, 17, 33, 64])
+def test_every_tree_size_equals_sklearn(data: tuple[np.ndarray, np.ndarray], leaves: int) -> None:
+    """Masks of 8 to 64 bits, and split counts below, at and above a whole group of eight."""
+    x, labels = data
+    estimator = fitted(x, labels, max_leaf_nodes=leaves, min_samples_leaf=1)
+    exported = Forest.from_estimator(estimator)
+    assert "table" in exported._layout
+    rows = with_holes(x).astype(np.float32)
+    with threadpool_limits(1):
+        expected = estimator.predict_proba(rows)
+    np.testing.assert_allclose(exported.predict_proba(rows), expected, rtol=0, atol=1e-9)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.uint32, np.uint64])
+def test_trailing_ones_with_and_without_bitwise_count(dtype: type,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    bits = np.dtype(dtype).itemsize * 8
+    words = np.array([(1 << k) - 1 | (5 << (k + 1)) % (1 << bits) for k in range(bits)], dtype)
+    bit_table = forest._layout_bit_table()
+    found = forest._trailing_ones(words, bit_table)
+    np.testing.assert_array_equal(found, np.arange(bits))
+    monkeypatch.delattr(np, "bitwise_count", raising=False)
+    np.testing.assert_array_equal(forest._trailing_ones(words, bit_table), np.arange(bits))
+
+
 def test_trees_of_more_than_64_leaves_use_the_walk() -> None:
     rng = np.random.default_rng(0)
     x = rng.random((3000, 6))
@@ -82,7 +107,7 @@ def test_trees_of_more_than_64_leaves_use_the_walk() -> None:
     estimator = fitted(x, y, max_iter=3, max_leaf_nodes=100, min_samples_leaf=1)
     exported = Forest.from_estimator(estimator)
     assert max(len(tree.nodes) for it in estimator._predictors for tree in it) > 2 * 64
-    assert "leftmask" not in exported._layout
+    assert "table" not in exported._layout
     with threadpool_limits(1):
         expected = estimator.predict_proba(with_holes(x))
     np.testing.assert_allclose(exported.predict_proba(with_holes(x)), expected, atol=1e-9)
