@@ -12,9 +12,7 @@ import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-import numpy as np
-
-from cleaner.features import page_features
+from cleaner.features import pages_features
 from cleaner.labels import BLANK, BODY, Line
 from cleaner.model import LineModel
 from cleaner.page import InputFormat, Page
@@ -102,12 +100,11 @@ class Cleaner:
     def _label_batch(self, pages: list[Page]) -> list[list[Line]]:
         if not pages:
             return []
-        computed = [page_features(page) for page in pages]
-        lengths = [len(features) for features, _ in computed]
-        labels, probability = self.model.predict(
-            np.vstack([features for features, _ in computed]), lengths, self.body_threshold)
+        features, kept_rows = pages_features(pages)
+        lengths = [len(kept) for kept in kept_rows]
+        labels, probability = self.model.predict(features, lengths, self.body_threshold)
         results, offset = [], 0
-        for page, (_, kept), length in zip(pages, computed, lengths, strict=True):
+        for page, kept, length in zip(pages, kept_rows, lengths, strict=True):
             lines = [Line(text, BLANK, 1.0) for text in page.lines]
             for row, index in enumerate(kept, offset):
                 lines[index] = Line(page.lines[index], labels[row], float(probability[row]))

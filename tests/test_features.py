@@ -23,6 +23,7 @@ from cleaner.features import (
     PREDICTION_CONTEXT_FEATURES,
     PROSE_CHARS,
     page_features,
+    pages_features,
     prediction_context,
 )
 from cleaner.html_blocks import STRUCTURE_FEATURES
@@ -493,3 +494,50 @@ def test_control_characters_are_the_same_class_as_before() -> None:
     everything = "".join(map(chr, range(0x3000)))
     assert _CONTROL.sub("", everything) == regex.compile(
         r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]").sub("", everything)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_TRICKY.map(lambda text: text.replace("a", "5%").replace("b", "-1")))
+def test_signed_number_flags_equal_the_original_pattern(text: str) -> None:
+    import regex
+
+    from cleaner.features import _PERCENT_OR_SIGNED, _regex_lines
+
+    original = regex.compile(r"[+\-−]\d|\d%")
+    lines = text.split("\n")
+    starts = np.concatenate(([0], np.cumsum([len(line) + 1 for line in lines])[:-1]))
+    np.testing.assert_array_equal(_regex_lines(_PERCENT_OR_SIGNED, text, starts, len(lines)),
+                                  _regex_lines(original, text, starts, len(lines)))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.integers(-5, 5), min_size=1, max_size=30))
+def test_main_run_equals_the_plain_loop(scores: list[int]) -> None:
+    """The run of largest prose score starts where the running minimum was first reached."""
+    from cleaner.features import _main_run
+
+    cumulative = np.concatenate(([0.0], np.cumsum(scores)))
+    best, start, end = -np.inf, 0, 0
+    low, low_index = np.inf, 0
+    for i in range(len(scores)):
+        if cumulative[i] < low:
+            low, low_index = cumulative[i], i
+        if cumulative[i + 1] - low > best:
+            best, start, end = cumulative[i + 1] - low, low_index, i
+    assert _main_run(np.array(scores, dtype=float)) == (start, end)
+
+
+def test_pages_in_one_batch_get_the_rows_they_get_alone() -> None:
+    """Nothing leaks between the pages of a batch: windows, neighbours, repeated lines,
+    the main run and page totals all stop at the page's edges."""
+    texts = [text for _, text in fixture_texts()]
+    repeated = "Share this story\nA long paragraph of prose that ends a sentence here.\n" * 3
+    pages = [make_page(text, fmt) for text in texts for fmt in ("text", "html")]
+    pages[2:2] = [make_page("", "text"), make_page(repeated, "text"), make_page("One", "text"),
+                  make_page(repeated, "text"), make_page("\n \n", "text")]
+    together, kept = pages_features(pages)
+    alone = [page_features(page) for page in pages]
+    np.testing.assert_array_equal(together, np.vstack([rows for rows, _ in alone]))
+    for (_, expected), got in zip(alone, kept, strict=True):
+        np.testing.assert_array_equal(got, expected)
+    assert together[:, COLUMN["duplicates"]].max() == 2  # within a page, not across
