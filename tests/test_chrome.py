@@ -10,7 +10,14 @@ import numpy as np
 
 from cleaner.labels import BLANK, BODY, LABELS
 from cleaner.training import dataset
-from cleaner.training.chrome import Story, add_chrome, headline_of, story_of
+from cleaner.training.chrome import (
+    Story,
+    add_chrome,
+    comment_thread,
+    headline_of,
+    related_block,
+    story_of,
+)
 from cleaner.training.corpus import GoldPage
 
 LINES = ["Home | News | Sport", "A headline", "", "First paragraph of the story.",
@@ -109,3 +116,20 @@ def test_related_stories_never_show_the_page_itself(tmp_path: Path) -> None:
     for page, stories in zip(pages, dataset.related_stories(pages), strict=True):
         assert 1 <= len(stories) <= dataset.MAX_RELATED
         assert all(story.headline != page.title for story in stories)
+
+
+def test_comment_threads_repeat_who_when_and_what() -> None:
+    threads = [comment_thread(STORIES, random.Random(seed)) for seed in range(40)]
+    for lines in threads:
+        comments = [line for line in lines if line.startswith(("Its ", "Only one"))]
+        assert len(comments) >= 2  # another page's prose, once per comment
+    assert any(any(line.endswith(" says:") for line in lines) for lines in threads)
+
+
+def test_some_related_blocks_give_each_story_one_line() -> None:
+    one_line = 0
+    for seed in range(200):
+        lines = related_block(STORIES, random.Random(seed))
+        one_line += any(line.startswith(("Other story Its first", "OTHER: Other story"))
+                        for line in lines)
+    assert 0 < one_line < 200

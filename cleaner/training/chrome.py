@@ -9,7 +9,8 @@ their last body line (tickers: before the page), labelled by what they are.
 Related stories are other corpus pages' own headlines and text, so their
 prose is as real, and as multilingual, as the body's; the words of the
 headings and promos matter less, as no feature reads words, only the shape
-of lines and where they sit. The kinds of chrome are those the developers'
+of lines and where they sit. Reader-comment threads are built the same way:
+invented names, dates, and other pages' prose as the comments. The kinds of chrome are those the developers'
 guide lists; the wording is our own, not copied from the hand-labelled
 pages, so leave-one-out figures on those pages stay honest.
 """
@@ -79,6 +80,13 @@ COMMENTS = (
     ("Join the conversation", "Comments are closed for this article."),
     ("Be the first to comment",),
 )
+THREAD_HEADINGS = ("{n} Comments", "Comments", "Reader comments", "Join the discussion",
+                   "{n} responses", "Leave a Reply", "Kommentare", "Commentaires", "Comentarios",
+                   "评论", "コメント", "댓글")
+#: Commenters' names and handles; invented, as the hand-labelled pages hold none.
+COMMENTERS = ("John", "Maria K.", "dave_w", "Anonymous", "Guest", "Sarah Thompson", "Mike",
+              "truthseeker", "Priya S", "Ahmed", "L. Chen", "oldtimer", "Kenji", "Olga",
+              "Carlos M", "jen", "RealistBob", "Fatima", "Tom H.", "Ana Souza")
 LEGALS = (
     "This story was published from a wire agency feed; the text has not been edited.",
     "(The {brand} newsroom may have changed only the headline of this wire report; the "
@@ -93,8 +101,8 @@ CURRENCIES = ("USD", "EUR", "GBP", "JPY", "CNY", "INR", "AUD", "CAD", "CHF", "HK
 STOCKS = ("BP", "RIO", "GSK", "AZN", "HSBA", "VOD", "BCS", "RELX", "SHEL", "NGG", "BTI",
           "AAPL", "MSFT", "TSLA", "NVDA", "SAP", "TM", "BABA", "RYCEF", "JRI", "CMSC", "SCS")
 #: Chance that a training page gets each kind of block.
-CHANCES = {"related": 0.8, "promo": 0.4, "app": 0.25, "comments": 0.3, "legal": 0.3,
-           "ticker": 0.15}
+CHANCES = {"related": 0.8, "thread": 0.25, "promo": 0.4, "app": 0.25, "comments": 0.3,
+           "legal": 0.3, "ticker": 0.15}
 
 
 def headline_of(title: str, body: str) -> str:
@@ -144,6 +152,11 @@ def related_block(stories: list[Story], rng: random.Random) -> list[str]:
         if layout < 0.25:  # headlines only
             lines.append(story.headline)
             continue
+        if layout < 0.4:  # one line per story: a kicker or not, the standfirst, the text
+            kicker = f"{story.headline.split()[0].upper()}: " if rng.random() < 0.5 else ""
+            text = " ".join((story.headline, *story.paragraphs[:2]))
+            lines.append((kicker + text)[:rng.choice((200, 300, 600))])
+            continue
         item = [story.headline]
         if rng.random() < 0.3:
             item.append(story.headline)
@@ -157,6 +170,37 @@ def related_block(stories: list[Story], rng: random.Random) -> list[str]:
         if rng.random() < 0.3:
             item.append(rng.choice(("Read more", "Continue reading", "More »", "→")))
         lines += item
+    return lines
+
+
+def _comment_text(story: Story, rng: random.Random) -> str:
+    """A reader's comment: a sentence or a few of another page's prose (real prose, in the
+    corpus' languages), which is what comment threads look like line by line."""
+    text = rng.choice(story.paragraphs)
+    return text[:rng.choice((80, 160, 400, 1000))]
+
+
+def comment_thread(stories: list[Story], rng: random.Random) -> list[str]:
+    """A thread of reader comments: who, when, what they wrote, and reply buttons,
+    repeated; the heading and the name/date/text layout vary as sites vary."""
+    brand = rng.choice(SOURCES)
+    lines = []
+    if rng.random() < 0.8:
+        lines.append(_fill(rng.choice(THREAD_HEADINGS), rng, brand))
+    layout = rng.randrange(3)
+    for _ in range(rng.randint(2, 12)):
+        name = rng.choice(COMMENTERS) + (str(rng.randint(1, 999)) if rng.random() < 0.3 else "")
+        when = _fill(rng.choice(TIMES), rng, brand)
+        text = _comment_text(rng.choice(stories), rng)
+        if layout == 0:
+            lines += [f"{name} says:", when, text]
+        elif layout == 1:
+            lines += [name, when, text]
+        else:
+            lines += [f"{name} {rng.choice(('on', '·', '|', '-'))} {when}", text]
+        if rng.random() < 0.5:
+            lines.append(rng.choice(("Reply", "Like · Reply", "Report", "{n} likes", "↑ {n}")
+                                    ).format(n=rng.randint(1, 99)))
     return lines
 
 
@@ -207,6 +251,8 @@ def add_chrome(lines: list[str], labels: list[str], stories: list[Story],
     blocks: list[tuple[list[str], str]] = []
     if stories and rng.random() < CHANCES["related"]:
         blocks.append((related_block(stories, rng), "related"))
+    if stories and rng.random() < CHANCES["thread"]:
+        blocks.append((comment_thread(stories, rng), "comments"))
     for kind, choices in (("promo", PROMOS), ("app", APPS), ("comments", COMMENTS),
                           ("legal", LEGALS)):
         if rng.random() < CHANCES[kind]:
@@ -216,8 +262,9 @@ def add_chrome(lines: list[str], labels: list[str], stories: list[Story],
     after_labels: list[str] = []
     for block, label in blocks:
         block_lines, block_labels = _spaced(block, label, rng)
-        after_lines += [""] + block_lines
-        after_labels += [BLANK] + block_labels
+        gap = [""] if rng.random() < 0.7 else []  # some pages run chrome on without a gap
+        after_lines += gap + block_lines
+        after_labels += [BLANK] * len(gap) + block_labels
     before_lines: list[str] = []
     before_labels: list[str] = []
     if rng.random() < CHANCES["ticker"]:
