@@ -12,11 +12,14 @@ import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+import numpy as np
+
 from cleaner.features import pages_features
 from cleaner.labels import BLANK, BODY, Line
 from cleaner.model import LineModel
 from cleaner.page import InputFormat, Page
 from cleaner.reader import Limits, read_page
+from cleaner.reflow import reflow
 
 PageInput = str | bytes
 #: How many pages' lines go through the model in one call in ``*_many``.
@@ -100,16 +103,20 @@ class Cleaner:
     def _label_batch(self, pages: list[Page]) -> list[list[Line]]:
         if not pages:
             return []
-        features, kept_rows = pages_features(pages)
+        reflowed = [reflow(page) for page in pages]
+        features, kept_rows = pages_features([joined for joined, _ in reflowed])
         lengths = [len(kept) for kept in kept_rows]
         labels, probability = self.model.predict(features, lengths, self.body_threshold)
         results, offset = [], 0
-        for page, kept, length in zip(pages, kept_rows, lengths, strict=True):
-            lines = [Line(text, BLANK, 1.0) for text in page.lines]
-            for row, index in enumerate(kept, offset):
-                lines[index] = Line(page.lines[index], labels[row], float(probability[row]))
+        for page, (joined, owner), kept, length in zip(pages, reflowed, kept_rows, lengths,
+                                                       strict=True):
+            label_of = np.full(len(joined.lines), BLANK, dtype=object)
+            probability_of = np.ones(len(joined.lines))
+            label_of[kept] = labels[offset:offset + length]
+            probability_of[kept] = probability[offset:offset + length]
+            results.append([Line(text, label_of[j], float(probability_of[j]))
+                            for text, j in zip(page.lines, owner, strict=True)])
             offset += length
-            results.append(lines)
         return results
 
     def render(self, page: Page, lines: list[Line]) -> str:
