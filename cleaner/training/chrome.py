@@ -10,9 +10,10 @@ Related stories are other corpus pages' own headlines and text, so their
 prose is as real, and as multilingual, as the body's; the words of the
 headings and promos matter less, as no feature reads words, only the shape
 of lines and where they sit. Reader-comment threads are built the same way:
-invented names, dates, and other pages' prose as the comments. The kinds of chrome are those the developers'
-guide lists; the wording is our own, not copied from the hand-labelled
-pages, so leave-one-out figures on those pages stay honest.
+invented names, dates, and other pages' prose as the comments. The kinds of
+chrome are those the developers' guide lists; the wording is our own, not
+copied from the hand-labelled pages, so leave-one-out figures on those pages
+stay honest.
 """
 
 from __future__ import annotations
