@@ -87,31 +87,38 @@ def collapse_spaces(text: str) -> str:
 _HINT_LOOKUP = {word: index for index, words in enumerate(HINTS.values()) for word in words}
 
 
-def _hint_vector(element: etree._Element) -> np.ndarray | None:
-    """Hint counts from the class and id names of one element, or None when it has none."""
+def _hint_vector(element: etree._Element) -> tuple[int, ...]:
+    """Hint groups named by the class and id names of one element (each group once)."""
     names = (element.get("class") or "") + " " + (element.get("id") or "")
     if not names.strip():
-        return None
+        return ()
     return _hints_of_names(names)
 
 
 @functools.lru_cache(maxsize=8192)
-def _hints_of_names(names: str) -> np.ndarray | None:
+def _hints_of_names(names: str) -> tuple[int, ...]:
     """Hints of one class/id string; cached, since a page repeats a few class names on
-    thousands of elements (the arrays are read-only, shared between calls)."""
-    hits = np.zeros(len(HINTS), dtype=np.float32)
+    thousands of elements."""
+    hits: set[int] = set()
     for word in _NAME_SPLIT.split(names.lower()):
-        index = _HINT_LOOKUP.get(word)
-        if index is not None:
-            hits[index] = 1
-        elif len(word) > 3:
-            for fragment, fragment_index in _HINT_LOOKUP.items():
-                if len(fragment) > 3 and fragment in word:
-                    hits[fragment_index] = 1
-    if not hits.any():
-        return None
-    hits.setflags(write=False)
-    return hits
+        hits.update(_hints_of_word(word))
+    return tuple(sorted(hits))
+
+
+#: Fragments that count inside a longer word too (longer than three letters).
+_LONG_FRAGMENTS = tuple((word, index) for word, index in _HINT_LOOKUP.items() if len(word) > 3)
+
+
+@functools.lru_cache(maxsize=16384)
+def _hints_of_word(word: str) -> tuple[int, ...]:
+    """Hint groups of one name word: the word itself, else the long fragments inside it.
+    Cached: class strings differ from page to page, their words much less."""
+    index = _HINT_LOOKUP.get(word)
+    if index is not None:
+        return (index,)
+    if len(word) > 3:
+        return tuple(index for fragment, index in _LONG_FRAGMENTS if fragment in word)
+    return ()
 
 
 #: Nesting kept when a page is deeper than libxml2 parses (see cleaner.deep_html).
@@ -157,12 +164,12 @@ class _BlockCollector:
 
     def __init__(self) -> None:
         self.lines: list[str] = []
-        self.rows: list[np.ndarray] = []
+        self.rows: list[list[float]] = []
         self.places: list[_Place] = []
         self.chunks: list[str] = []
         self.link_chars = 0
         self.links = 0
-        self.context: tuple[np.ndarray, _Place] | None = None
+        self.context: tuple[list, _Place] | None = None
 
     def add(self, text: str | None, in_link: bool, context_fn) -> None:
         if not text:
@@ -176,15 +183,17 @@ class _BlockCollector:
             self.link_chars += len(text.strip())
 
     def flush(self) -> None:
-        if self.context is not None:
-            text = collapse_spaces("".join(self.chunks))
-            if text:
-                row = self.context[0].copy()
-                row[0] = min(1.0, self.link_chars / len(text))
-                row[1] = self.links
-                self.lines.append(text)
-                self.rows.append(row)
-                self.places.append(self.context[1])
+        if self.context is None:  # no text since the last boundary (chunks are empty)
+            self.links = 0
+            return
+        text = collapse_spaces("".join(self.chunks))
+        if text:
+            row = self.context[0].copy()
+            row[0] = min(1.0, self.link_chars / len(text))
+            row[1] = self.links
+            self.lines.append(text)
+            self.rows.append(row)
+            self.places.append(self.context[1])
         self.chunks = []
         self.link_chars = 0
         self.links = 0
@@ -239,8 +248,8 @@ def _blocks(html: str, skip_hidden: bool = True) -> tuple[list[str], np.ndarray]
         return [], np.zeros((0, len(STRUCTURE_FEATURES)), dtype=np.float32)
     n_path = len(PATH_TAGS)
     path_counts = [0] * n_path  # Python ints: updated at every element, read per block
-    hint_counts = np.zeros(len(HINTS), dtype=np.float32)
-    stack: list[tuple[str, np.ndarray | None, int]] = []
+    hint_counts = [0] * len(HINTS)
+    stack: list[tuple[str, tuple[int, ...], int]] = []
     block_tags: list[str] = []
     # Block-level ancestors of the current position: element number and tag.class name.
     block_ids: list[int] = []
@@ -249,40 +258,45 @@ def _blocks(html: str, skip_hidden: bool = True) -> tuple[list[str], np.ndarray]
     n_layout = len(LAYOUT_FEATURES)
     block_ids_seen: list[str] = []
 
-    def context() -> tuple[np.ndarray, _Place]:
-        row = np.zeros(len(STRUCTURE_FEATURES), dtype=np.float32)
+    def context() -> tuple[list, _Place]:
+        """The row of the block that starts here, up to the layout columns (Python
+        numbers; rounded to float32 once per page, as a float32 row would round them)."""
         block = block_tags[-1] if block_tags else ""
-        row[2] = len(stack)
-        row[3] = next((HEADINGS[t] for t in reversed(block_tags) if t in HEADINGS), 0)
-        row[4:8] = (block == "p", block == "li", block in ("td", "th"), block == "div")
-        row[8:8 + n_path] = path_counts
-        row[8 + n_path:-n_layout] = hint_counts
-        row[-n_layout:-n_layout + 2] = roles
+        row = [0.0, 0, len(stack),
+               next((HEADINGS[t] for t in reversed(block_tags) if t in HEADINGS), 0),
+               block == "p", block == "li", block in ("td", "th"), block == "div",
+               *path_counts, *hint_counts, *roles]
         return row, (tuple(block_ids), "/".join(block_names[-3:]))
 
     saw_hidden = False
+    flush, add = collector.flush, collector.add
     walker = etree.iterwalk(root, events=("start", "end"))
     for event, element in walker:
-        tag = element.tag if isinstance(element.tag, str) else ""
-        tag = tag.lower()
+        tag = element.tag
+        tag = tag.lower() if isinstance(tag, str) else ""
         if event == "start":
-            hidden = skip_hidden and tag not in ("html", "body") and is_hidden(element)
+            # Nearly half the elements have no attribute: no hint, role or hiding to read.
+            attributes = bool(element.attrib)
+            hidden = (attributes and skip_hidden and tag not in ("html", "body")
+                      and is_hidden(element))
             if tag in SKIP_TAGS or hidden:
                 saw_hidden |= hidden
                 walker.skip_subtree()
-                stack.append((_SKIPPED, None, 0))
+                stack.append((_SKIPPED, (), 0))
                 continue
-            hints = _hint_vector(element)
-            role = _role(element)
+            if attributes:
+                hints, role = _hint_vector(element), _role(element)
+            else:
+                hints, role = (), 0
             stack.append((tag, hints, role))
             if role:
                 roles[role - 1] += 1
-            if hints is not None:
-                hint_counts += hints
+            for hint in hints:
+                hint_counts[hint] += 1
             if tag in PATH_INDEX:
                 path_counts[PATH_INDEX[tag]] += 1
             if tag in BLOCK_TAGS or tag == "br":
-                collector.flush()
+                flush()
             if tag in BLOCK_TAGS:
                 block_tags.append(tag)
                 block_ids.append(len(block_ids_seen))
@@ -290,28 +304,33 @@ def _blocks(html: str, skip_hidden: bool = True) -> tuple[list[str], np.ndarray]
                 block_names.append(f"{tag}.{element.get('class') or ''}")
             if tag == "a":
                 collector.links += 1
-            collector.add(element.text, path_counts[0] > 0, context)  # [0]: inside <a>
+            text = element.text
+            if text:
+                add(text, path_counts[0] > 0, context)  # [0]: inside <a>
         else:
             popped, hints, role = stack.pop()
             if popped != _SKIPPED:
-                if hints is not None:
-                    hint_counts -= hints
+                for hint in hints:
+                    hint_counts[hint] -= 1
                 if role:
                     roles[role - 1] -= 1
                 if popped in PATH_INDEX:
                     path_counts[PATH_INDEX[popped]] -= 1
                 if popped in BLOCK_TAGS:
-                    collector.flush()
+                    flush()
                     block_tags.pop()
                     block_ids.pop()
                     block_names.pop()
-            collector.add(element.tail, path_counts[0] > 0, context)
-    collector.flush()
+            tail = element.tail
+            if tail:
+                add(tail, path_counts[0] > 0, context)
+    flush()
     if saw_hidden and not any(len(line) >= _PARAGRAPH_CHARS for line in collector.lines):
         return _blocks(html, skip_hidden=False)
     if not collector.rows:
         return [], np.zeros((0, len(STRUCTURE_FEATURES)), dtype=np.float32)
-    structure = np.vstack(collector.rows)
+    structure = np.zeros((len(collector.rows), len(STRUCTURE_FEATURES)), dtype=np.float32)
+    structure[:, :-n_layout + 2] = collector.rows
     structure[:, -n_layout + 2:] = _layout_columns(collector.lines, structure[:, 0],
                                                    collector.places)
     return collector.lines, structure

@@ -465,15 +465,36 @@ def test_block_whitespace_equals_the_regex_modules(text: str) -> None:
     assert _SPACE.sub(" ", text) == regex.compile(r"\s+").sub(" ", text)
 
 
-def test_cached_hints_are_shared_read_only() -> None:
+def test_cached_hints_are_shared_and_immutable() -> None:
     from lxml import etree
 
-    from cleaner.html_blocks import _hint_vector
+    from cleaner.html_blocks import HINTS, _hint_vector
 
     first = _hint_vector(etree.fromstring('<div class="site-nav main-menu"/>'))
     again = _hint_vector(etree.fromstring('<p class="site-nav main-menu"/>'))
-    assert first is again and not first.flags.writeable
-    assert _hint_vector(etree.fromstring('<div class="xyz"/>')) is None
+    assert first is again and isinstance(first, tuple)
+    # nav and menu count once for their group; main names content
+    assert [list(HINTS)[i] for i in first] == ["hint_nav", "hint_content"]
+    assert _hint_vector(etree.fromstring('<div class="xyz"/>')) == ()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(["nav", "navbar", "mainnav", "sidebar-left", "col-md-8", "ad",
+                                 "x", "readmore", "post_content", "Share", "comments2", "-",
+                                 "widget123", "promo-banner", " "]), max_size=6).map(" ".join))
+def test_hints_by_word_equal_the_fragment_scan(names: str) -> None:
+    """The per-word cache gives the groups the old scan gave: a word of a group, or a
+    fragment of more than three letters inside a word."""
+    from cleaner.html_blocks import _HINT_LOOKUP, _NAME_SPLIT, _hints_of_names
+
+    expected = set()
+    for word in _NAME_SPLIT.split(names.lower()):
+        if word in _HINT_LOOKUP:
+            expected.add(_HINT_LOOKUP[word])
+        elif len(word) > 3:
+            expected |= {i for fragment, i in _HINT_LOOKUP.items()
+                         if len(fragment) > 3 and fragment in word}
+    assert _hints_of_names(names) == tuple(sorted(expected))
 
 
 @settings(max_examples=500, deadline=None)
