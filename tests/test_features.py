@@ -562,3 +562,16 @@ def test_pages_in_one_batch_get_the_rows_they_get_alone() -> None:
     for (_, expected), got in zip(alone, kept, strict=True):
         np.testing.assert_array_equal(got, expected)
     assert together[:, COLUMN["duplicates"]].max() == 2  # within a page, not across
+
+
+def test_character_classes_alike_with_and_without_code_points_beyond_the_basic_plane() -> None:
+    """The basic-plane shortcut of _classify gives what the general path gives."""
+    from cleaner.features import _classify, _codepoints
+
+    text = "Aa1 ,é\u0301\u093f日€©\n\u2028\U0001F600\U00020000"
+    classes, terminal = _classify(_codepoints(text))
+    one_by_one = [_classify(_codepoints(char)) for char in text]
+    np.testing.assert_array_equal(classes, [c[0][0] for c in one_by_one])
+    np.testing.assert_array_equal(terminal, [t[1][0] for t in one_by_one])
+    basic, _ = _classify(_codepoints(text[:-2]))  # all basic: the shortcut
+    np.testing.assert_array_equal(basic, classes[:-2])
