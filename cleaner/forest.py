@@ -343,20 +343,28 @@ def _byte_tables(column: np.ndarray, threshold: np.ndarray, leftmask: np.ndarray
         return out.ravel()
 
     slot_column, slot_threshold = by_bit(column, 0), by_bit(threshold, np.inf)
-    pairs, pair_of_slot = np.unique(np.stack((slot_column.astype(np.float64), slot_threshold)),
-                                    axis=1, return_inverse=True)
-    decision_threshold = pairs[1][:, None]
+    # Distinct (column, threshold) pairs, and each slot's pair.
+    order = np.lexsort((slot_threshold, slot_column))
+    sorted_column, sorted_threshold = slot_column[order], slot_threshold[order]
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = ((sorted_column[1:] != sorted_column[:-1])
+                 | (sorted_threshold[1:] != sorted_threshold[:-1]))
+    pair_of_slot = np.empty(len(order), dtype=np.intp)
+    pair_of_slot[order] = np.cumsum(first) - 1
+    decision_threshold = sorted_threshold[first][:, None]
     # For float32 rows: x > t exactly when x > the largest float32 not above t.
     with np.errstate(over="ignore"):
         threshold32 = decision_threshold.astype(np.float32)
     threshold32 = np.where(threshold32 > decision_threshold,
                            np.nextafter(threshold32, np.float32(-np.inf)), threshold32)
-    bits = (np.arange(256)[:, None] >> np.arange(8)) & 1 == 1  # [byte, k]
-    grouped = leftmask.reshape(groups, 8, n_trees).transpose(2, 0, 1)  # [tree, g, k]
-    table = np.bitwise_or.reduce(np.where(bits, grouped[:, :, None, :], 0), axis=-1)
-    return {"decision_column": pairs[0].astype(np.intp), "decision_threshold": decision_threshold,
-            "decision_threshold32": threshold32, "pair_of_slot": pair_of_slot.ravel(),
-            "table": table.astype(leftmask.dtype).ravel(),
+    grouped = leftmask.reshape(groups, 8, n_trees).transpose(2, 0, 1)  # [tree, group, k]
+    table = np.zeros((n_trees, groups, 256), leftmask.dtype)
+    for k in range(8):  # entries 2**k .. 2**(k+1)-1: bit k and the entries below
+        table[:, :, 1 << k:2 << k] = table[:, :, :1 << k] | grouped[:, :, k, None]
+    return {"decision_column": sorted_column[first].astype(np.intp),
+            "decision_threshold": decision_threshold,
+            "decision_threshold32": threshold32, "pair_of_slot": pair_of_slot,
+            "table": table.ravel(),
             "table_base": (np.arange(entries) * 256)[:, None], "groups": groups}
 
 
