@@ -72,6 +72,10 @@ _NAME_SPLIT = regex.compile(r"[^a-z0-9]+|(?<=[a-z])(?=[0-9])")
 _SPACE = re.compile("[\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+")
 #: A plain character class: the standard engine scans a page for it three times faster.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CONTROL_BYTES = bytes([*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
+#: White space (as str.strip() sees it) and control characters: a page of these is empty.
+_BLANK_OR_CONTROL = "".join(
+    char for char in map(chr, range(0x3001)) if char.isspace() or _CONTROL.match(char))
 #: Separators that str.split() treats as whitespace but Unicode (and _SPACE) does not.
 _SPLIT_ONLY = ("\x1c", "\x1d", "\x1e", "\x1f")
 
@@ -133,27 +137,30 @@ def parse_html(html: str) -> etree._Element | None:
     by the caller, and too-deep pages are flattened and parsed again, so no
     text is lost either way.
     """
-    cleaned = _CONTROL.sub("", html)
-    if not cleaned.strip():
+    if not html.strip(_BLANK_OR_CONTROL):
         return None
-    root, too_deep = _parse_with_libxml2(cleaned)
+    # The control characters are single bytes in UTF-8: deleting them from the bytes gives
+    # the bytes of the text without them, ten times faster than the pattern on the text.
+    root, too_deep = _parse_with_libxml2(
+        html.encode("utf-8", "replace").translate(None, _CONTROL_BYTES))
     for max_depth in (FLATTEN_DEPTH, 0):
         if not too_deep:
             break
         from cleaner.deep_html import flatten_deep_html
 
-        root, too_deep = _parse_with_libxml2(flatten_deep_html(cleaned, max_depth))
+        flat = flatten_deep_html(_CONTROL.sub("", html), max_depth)
+        root, too_deep = _parse_with_libxml2(flat.encode("utf-8", "replace"))
     return root
 
 
-def _parse_with_libxml2(html: str) -> tuple[etree._Element | None, bool]:
-    """The parsed root, and whether libxml2 stopped at one of its resource limits."""
+def _parse_with_libxml2(data: bytes) -> tuple[etree._Element | None, bool]:
+    """The parsed root of UTF-8 bytes, and whether libxml2 stopped at one of its limits."""
     parser = etree.HTMLParser(
         encoding="utf-8", remove_comments=True, remove_pis=True, no_network=True,
         recover=True, huge_tree=True, collect_ids=False,
     )
     try:
-        root = etree.fromstring(html.encode("utf-8", "replace"), parser)
+        root = etree.fromstring(data, parser)
     except (etree.ParserError, etree.XMLSyntaxError, ValueError):
         return None, False
     return root, any(error.type_name == "ERR_RESOURCE_LIMIT" for error in parser.error_log)

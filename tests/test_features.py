@@ -507,14 +507,37 @@ def test_collapsed_spaces_equal_the_pattern_and_strip(text: str) -> None:
     assert collapse_spaces(text) == regex.compile(r"\s+").sub(" ", text).strip()
 
 
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(_TRICKY, st.text(alphabet=st.sampled_from(
+    list("<p>a b</p>\x00\x01\x0b\x0c\x1f\x7f\x85\xa0\u3000\n\t é日\ud800")), max_size=40)))
+def test_html_parses_as_with_control_characters_removed_from_the_text(html: str) -> None:
+    """Control characters deleted from the UTF-8 bytes: the same tree as deleted from the
+    text, and a page of white space and control characters is still no page."""
+    from lxml import etree
+
+    from cleaner.html_blocks import _CONTROL, _parse_with_libxml2, parse_html
+
+    cleaned = _CONTROL.sub("", html)
+    root = parse_html(html)
+    if not cleaned.strip():
+        assert root is None
+        return
+    expected, _ = _parse_with_libxml2(cleaned.encode("utf-8", "replace"))
+    assert (root is None) == (expected is None)
+    if root is not None:
+        assert etree.tostring(root) == etree.tostring(expected)
+
+
 def test_control_characters_are_the_same_class_as_before() -> None:
     import regex
 
-    from cleaner.html_blocks import _CONTROL
+    from cleaner.html_blocks import _CONTROL, _CONTROL_BYTES
 
     everything = "".join(map(chr, range(0x3000)))
     assert _CONTROL.sub("", everything) == regex.compile(
         r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]").sub("", everything)
+    assert _CONTROL.sub("", everything).encode() == everything.encode().translate(
+        None, _CONTROL_BYTES)
 
 
 @settings(max_examples=300, deadline=None)
