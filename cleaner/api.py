@@ -114,7 +114,8 @@ class Cleaner:
             probability_of = np.ones(len(joined.lines))
             label_of[kept] = labels[offset:offset + length]
             probability_of[kept] = probability[offset:offset + length]
-            results.append([Line(text, label_of[j], float(probability_of[j]))
+            label_list, probability_list = label_of.tolist(), probability_of.tolist()
+            results.append([Line(text, label_list[j], probability_list[j])
                             for text, j in zip(page.lines, owner, strict=True)])
             offset += length
         return results
