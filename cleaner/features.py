@@ -263,6 +263,27 @@ def page_features(page: Page) -> tuple[np.ndarray, np.ndarray]:
     return matrix, kept[0]
 
 
+#: Characters per base_features call: enough pages to share the numpy calls, few enough
+#: that the per-character arrays (a dozen of them, up to 8 bytes a character) stay small.
+CHUNK_CHARS = 1 << 17
+
+
+def _base_features_in_chunks(page_lines: list[list[str]]) -> np.ndarray:
+    """base_features of consecutive pages, a few pages per call (rows are per page, so
+    the split changes no value), so that a batch of long pages never needs much memory."""
+    parts, chunk, sizes, chars = [], [], [], 0
+    for lines in page_lines:
+        chunk += lines
+        sizes.append(len(lines))
+        chars += sum(map(len, lines))
+        if chars >= CHUNK_CHARS:
+            parts.append(base_features(chunk, sizes))
+            chunk, sizes, chars = [], [], 0
+    if chunk or not parts:
+        parts.append(base_features(chunk, sizes))
+    return np.vstack(parts)
+
+
 class _Batch:
     """Where each row of several pages' stacked rows sits: its page and place in it."""
 
@@ -315,8 +336,8 @@ def pages_features(pages: list[Page]) -> tuple[np.ndarray, list[np.ndarray]]:
     if m == 0:
         return np.zeros((0, len(FEATURE_NAMES)), dtype=np.float32), kept
     batch = _Batch(lengths)
-    base = base_features([page.lines[i] for page, k in zip(pages, kept, strict=True) for i in k],
-                         lengths)
+    base = _base_features_in_chunks([[page.lines[i] for i in k] for page, k in
+                                     zip(pages, kept, strict=True)])
     column = {name: base[:, i].astype(float) for i, name in enumerate(BASE_FEATURES)}
     structure = np.vstack([
         page.structure[k].astype(float) if page.structure is not None

@@ -571,9 +571,15 @@ def test_main_run_equals_the_plain_loop(scores: list[int]) -> None:
     assert _main_run(np.array(scores, dtype=float)) == (start, end)
 
 
-def test_pages_in_one_batch_get_the_rows_they_get_alone() -> None:
+@pytest.mark.parametrize("chunk_chars", [1 << 17, 40])
+def test_pages_in_one_batch_get_the_rows_they_get_alone(chunk_chars: int,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     """Nothing leaks between the pages of a batch: windows, neighbours, repeated lines,
-    the main run and page totals all stop at the page's edges."""
+    the main run and page totals all stop at the page's edges (also when the batch's
+    base features are computed a few pages at a time)."""
+    import cleaner.features
+
+    monkeypatch.setattr(cleaner.features, "CHUNK_CHARS", chunk_chars)
     texts = [text for _, text in fixture_texts()]
     repeated = "Share this story\nA long paragraph of prose that ends a sentence here.\n" * 3
     pages = [make_page(text, fmt) for text in texts for fmt in ("text", "html")]
