@@ -39,8 +39,9 @@ def write_card(path: str | Path, model: LineModel, data_dir: str | Path) -> None
         "meta), else `nav`; text renderings take the kind of the block with the same text. "
         "Half of the pages are seen a fifth time: one of "
         "their text renderings with synthetic news chrome after the body (related stories "
-        "made of other training pages' headlines and text, promos, app prompts, comment "
-        "prompts, syndication notes; tickers before the page), labelled by kind.",
+        "made of other training pages' headlines and text, reader-comment threads whose "
+        "comments are other pages' prose, promos, app prompts, comment prompts, "
+        "syndication notes; tickers before the page), labelled by kind.",
         f"- Hand-labelled pages ({meta.get('hand_labelled_rows')} lines, weight "
         f"{meta.get('hand_labelled_weight')} each): "
         + ", ".join(f"`{Path(p).name}`" for p in meta.get("labelled", [])),

@@ -2,7 +2,7 @@
 
 The research corpora hardly show what news scrapers bring home below an
 article: "Related articles" blocks that are whole other stories in prose,
-app-download and AI/newsletter promos, comment prompts, syndication notes,
+app-download and AI/newsletter promos, comment threads, syndication notes,
 currency and stock tickers. Without examples the model keeps such prose as
 body. So some training renderings get blocks of that chrome inserted after
 their last body line (tickers: before the page), labelled by what they are.
