@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from cleaner.training import train
 from cleaner.training.train import row_code
 
 
@@ -11,3 +18,28 @@ def test_row_cache_key_covers_the_modules_dataset_uses_however_deep() -> None:
     assert {"training/dataset.py", "training/chrome.py", "training/align.py", "html_blocks.py",
             "deep_html.py", "training/metric.py", "features.py", "page.py"} <= covered
     assert "cli.py" not in covered and "training/train.py" not in covered
+
+
+def test_a_new_cache_replaces_the_stale_ones_of_its_data_folder_only(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    data = tmp_path / "data"
+    (data / "tiny" / "html").mkdir(parents=True)
+    html = "<html><body><p>" + "A sentence of the article, long enough. " * 5 + "</p></body></html>"
+    (data / "tiny" / "html" / "a.html").write_text(html)
+    (data / "tiny" / "gold.jsonl").write_text(json.dumps(
+        {"id": "a", "body": "A sentence of the article, long enough. " * 5}) + "\n")
+    monkeypatch.setattr(train, "CACHE_DIR", tmp_path / "cache")
+    key = train._cache_key(data.resolve())
+    place = key.split("-")[0]
+    (tmp_path / "cache").mkdir()
+    stale = tmp_path / "cache" / f"corpus-rows-{place}-0123456789abcdef.npz"
+    other_data = tmp_path / "cache" / "corpus-rows-ffffffff-0123456789abcdef.npz"
+    stale.write_bytes(b"old rows")
+    other_data.write_bytes(b"another folder's rows")
+    monkeypatch.setattr(train, "training_pages", lambda data_dir: [object()])
+    monkeypatch.setattr(train.dataset, "corpus_rows", lambda pages, progress: train.Rows(
+        np.zeros((1, 2), np.float32), np.array(["body"], dtype=object), np.ones(1),
+        np.zeros(1, np.int64), np.zeros(1, np.int64)))
+    train.corpus_training_rows(data, progress=False)
+    assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == sorted(
+        [f"corpus-rows-{key}.npz", other_data.name])

@@ -67,13 +67,25 @@ def row_code(start: str = "training/dataset.py") -> list[str]:
 
 
 def _cache_key(data_dir: Path) -> str:
+    """``<data>-<code>``: which corpora (by path, so that caches of other data folders
+    are told apart), then their files' sizes and times and the row code."""
+    place = hashlib.sha1(str(data_dir).encode()).hexdigest()[:8]
     digest = hashlib.sha1()
     for name in row_code():
         digest.update((PACKAGE / name).read_bytes())
     for path in sorted(data_dir.glob("*/gold.jsonl")) + sorted(data_dir.glob("*/html")):
         stat = path.stat()
         digest.update(f"{path.relative_to(data_dir)}:{stat.st_size}:{stat.st_mtime_ns}".encode())
-    return digest.hexdigest()[:16]
+    return f"{place}-{digest.hexdigest()[:16]}"
+
+
+def _remove_stale_caches(cache: Path) -> None:
+    """Delete this data folder's caches from earlier code or data (1.5 GB each for the
+    shared corpora), which no training reads again."""
+    place = cache.name.removeprefix("corpus-rows-").split("-")[0]
+    for old in cache.parent.glob(f"corpus-rows-{place}-*.npz"):
+        if old != cache:
+            old.unlink(missing_ok=True)
 
 
 def training_pages(data_dir: str | Path) -> list[GoldPage]:
@@ -106,6 +118,7 @@ def corpus_training_rows(data_dir: str | Path, progress: bool = True) -> Rows:
     np.savez(temporary, features=rows.features, labels=rows.labels.astype(str),
              weights=rows.weights, groups=rows.groups, pages=rows.pages)
     temporary.replace(cache)
+    _remove_stale_caches(cache)
     return rows
 
 
