@@ -171,7 +171,7 @@ def make_case(original: bytes, parts: tuple[dict, dict], rng: np.random.Generato
         return mutate_bytes(original, rng)
     if kind == 1:
         arrays = dict(arrays)
-        for name in rng.choice(sorted(arrays), rng.integers(1, 3)):
+        for name in rng.choice(sorted(arrays), rng.integers(1, 3), replace=False):
             changed = mutate_array(arrays[name], rng)
             if changed is None:
                 del arrays[name]
