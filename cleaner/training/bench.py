@@ -9,8 +9,9 @@ runs in text mode (on the html-text rendering of each page, made before
 timing starts) and in HTML mode (on the raw HTML); trafilatura reads the raw
 HTML. Then: loading the model; `cleaner clean -`
 on one typical page, wall time of the whole command; the API one page at a
-time against ``clean_many``; the CLI on a directory of the raw pages with
-``--jobs 1`` and ``--jobs 2``. The table goes into the model card with the
+time against ``clean_many``; the CLI on a directory of raw pages (every
+held-out page: a few hundred would let the workers' start-up decide the
+scaling figure) with ``--jobs 1`` and ``--jobs 2``. The table goes into the model card with the
 date (``--no-card`` leaves the card alone). ``--large N`` (``make
 bench-large``) instead runs the CLI over N small files and reports wall time
 and the peak memory of its largest process.
@@ -183,7 +184,7 @@ def measure(args: argparse.Namespace) -> list[str]:
     reference = results["trafilatura"]
     stdin = stdin_seconds(typical_page(args.data, args.pages), args.model)
     with tempfile.TemporaryDirectory() as tmp:
-        source = raw_page_folder(args.data, args.pages, Path(tmp, "pages"))
+        source = raw_page_folder(args.data, args.cli_pages, Path(tmp, "pages"))
         cli = {jobs: _child(["--cli-dir", str(source), "--jobs", str(jobs), *common])
                for jobs in (1, 2)}
     text, html = results["cleaner-text"], results["cleaner-html"]
@@ -258,6 +259,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m cleaner.training.bench", description=__doc__)
     parser.add_argument("--data", default="../shared/data")
     parser.add_argument("--pages", type=int, default=300, help="how many held-out pages")
+    parser.add_argument("--cli-pages", type=int, default=100_000,
+                        help="held-out pages of the CLI runs (default: all of them)")
     parser.add_argument("--model", default=None, help="model file (default: the shipped one)")
     parser.add_argument("--large", type=int, help="instead: the CLI over this many small files")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
