@@ -76,12 +76,9 @@ def reflow(page: Page) -> tuple[Page, np.ndarray]:
     """The page with split paragraphs joined into one line each, and for every line of
     the page the index of the line it became part of. HTML pages (whose lines are
     blocks) and text pages with nothing to join come back as they are."""
-    identity = np.arange(len(page.lines))
-    if page.kind != "text" or page.structure is not None:
-        return page, identity
-    continued = joins(page.lines)
+    continued = joins(page.lines) if page.kind == "text" else np.zeros(0, bool)
     if not continued.any():
-        return page, identity
+        return page, np.arange(len(page.lines))
     owner = np.cumsum(~continued) - 1
     merged: list[str] = []
     for line, joins_previous in zip(page.lines, continued, strict=True):

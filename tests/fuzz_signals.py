@@ -37,8 +37,8 @@ SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGKILL)
 GRACE_SECONDS = 5.0
 
 
-def make_pages(directory: Path, count: int) -> None:
-    """``count`` distinct pages (text and HTML) in a few subdirectories."""
+def make_pages(directory: Path, count: int) -> Path:
+    """``count`` distinct pages (text and HTML) in a few subdirectories; the directory."""
     text = (PAGES / "harbour.txt").read_text()
     html = (PAGES / "bakery.html").read_text()
     for i in range(count):
@@ -48,6 +48,7 @@ def make_pages(directory: Path, count: int) -> None:
             (sub / f"page{i:04}.txt").write_text(text.replace("Harbour", f"Town {i}"))
         else:
             (sub / f"page{i:04}.html").write_text(html.replace("Mill Street", f"Street {i}"))
+    return directory
 
 
 def tree(directory: Path) -> dict[str, bytes]:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import random
-import textwrap
 from collections import defaultdict
 
 import numpy as np
@@ -26,18 +25,10 @@ from cleaner.model import LineModel, one_thread
 from cleaner.reflow import reflow
 from cleaner.training.corpus import read_all
 from cleaner.training.metric import score_pages
-from cleaner.training.render import RENDERERS
+from cleaner.training.render import RENDERERS, hard_wrap
 
 NAMES = ("html-text", "inscriptis", "text-nodes", "wrapped", "inscriptis@72", "html-text@100")
 _cleaner: dict[str, Cleaner] = {}
-
-
-def wrap(text: str, width: int) -> str:
-    lines: list[str] = []
-    for line in text.split("\n"):
-        lines += textwrap.wrap(line, width, break_long_words=False,
-                               break_on_hyphens=False) or [""]
-    return "\n".join(lines)
 
 
 def unchanged(page):
@@ -52,8 +43,8 @@ def init(model: str) -> None:
 def outputs(page) -> tuple[str, str, dict]:
     html = decode_bytes(page.html_bytes())
     texts = {name: RENDERERS[name](html) for name in NAMES[:4]}
-    texts["inscriptis@72"] = wrap(texts["inscriptis"], 72)
-    texts["html-text@100"] = wrap(texts["html-text"], 100)
+    texts["inscriptis@72"] = hard_wrap(texts["inscriptis"], 72)
+    texts["html-text@100"] = hard_wrap(texts["html-text"], 100)
     out = {}
     for with_reflow in (False, True):
         api.reflow = reflow if with_reflow else unchanged

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import regex
 from conftest import KEEP_ALL, PAGES, CliResult, cli_command, subprocess_env, tree
+from fuzz_signals import make_pages
 
 from cleaner.api import Cleaner
 from cleaner.cli import main
@@ -315,22 +316,8 @@ def test_exit_codes(cli, pages: Path, tmp_path: Path) -> None:
     assert cli(pages, "-o", tmp_path / "usage", "--jobs", "0").code == 2
 
 
-def _many_pages(directory: Path, count: int) -> Path:
-    """``count`` distinct small pages in a few subdirectories."""
-    base = (PAGES / "harbour.txt").read_text()
-    html = (PAGES / "bakery.html").read_text()
-    for i in range(count):
-        sub = directory / f"part{i % 5}"
-        sub.mkdir(parents=True, exist_ok=True)
-        if i % 2:
-            (sub / f"page{i:04}.txt").write_text(base.replace("Harbour town", f"Town {i}"))
-        else:
-            (sub / f"page{i:04}.html").write_text(html.replace("Mill Street", f"Street {i}"))
-    return directory
-
-
 def test_parallel_run_matches_a_single_process_run(cli, tmp_path: Path) -> None:
-    inputs = _many_pages(tmp_path / "in", 40)
+    inputs = make_pages(tmp_path / "in", 40)
     (inputs / "part3" / "empty.txt").write_bytes(b"")
     one = cli(inputs, "-o", tmp_path / "one", "--jobs", "1")
     two = cli(inputs, "-o", tmp_path / "two", "--jobs", "2")
@@ -349,7 +336,7 @@ def many(tmp_path_factory: pytest.TempPathFactory, tiny_model_path: Path) -> tup
     from cleaner.cli import main
 
     directory = tmp_path_factory.mktemp("many")
-    inputs = _many_pages(directory / "in", 300)
+    inputs = make_pages(directory / "in", 300)
     assert main(["clean", str(inputs), "-o", str(directory / "reference"), "--jobs", "1",
                  "--model", str(tiny_model_path)]) == 0
     return inputs, tree(directory / "reference")

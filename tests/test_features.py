@@ -444,15 +444,22 @@ _TRICKY = st.lists(st.sampled_from(
 @settings(max_examples=300, deadline=None)
 @given(_TRICKY)
 def test_url_flags_equal_the_original_pattern(text: str) -> None:
+    from cleaner.features import _URL
+
+    _assert_same_line_flags(_URL, r"https?://|www\.|\w\.(?:com|org|net)\b", text)
+
+
+def _assert_same_line_flags(pattern, original: str, text: str) -> None:
+    """A rewritten pattern flags the same lines of ``text`` as the ``original`` one."""
     import regex
 
-    from cleaner.features import _URL, _regex_lines
+    from cleaner.features import _regex_lines
 
-    original = regex.compile(r"https?://|www\.|\w\.(?:com|org|net)\b")
     lines = text.split("\n")
     starts = np.concatenate(([0], np.cumsum([len(line) + 1 for line in lines])[:-1]))
-    np.testing.assert_array_equal(_regex_lines(_URL, text, starts, len(lines)),
-                                  _regex_lines(original, text, starts, len(lines)))
+    np.testing.assert_array_equal(
+        _regex_lines(pattern, text, starts, len(lines)),
+        _regex_lines(regex.compile(original), text, starts, len(lines)))
 
 
 @settings(max_examples=300, deadline=None)
@@ -543,15 +550,9 @@ def test_control_characters_are_the_same_class_as_before() -> None:
 @settings(max_examples=300, deadline=None)
 @given(_TRICKY.map(lambda text: text.replace("a", "5%").replace("b", "-1")))
 def test_signed_number_flags_equal_the_original_pattern(text: str) -> None:
-    import regex
+    from cleaner.features import _PERCENT_OR_SIGNED
 
-    from cleaner.features import _PERCENT_OR_SIGNED, _regex_lines
-
-    original = regex.compile(r"[+\-−]\d|\d%")
-    lines = text.split("\n")
-    starts = np.concatenate(([0], np.cumsum([len(line) + 1 for line in lines])[:-1]))
-    np.testing.assert_array_equal(_regex_lines(_PERCENT_OR_SIGNED, text, starts, len(lines)),
-                                  _regex_lines(original, text, starts, len(lines)))
+    _assert_same_line_flags(_PERCENT_OR_SIGNED, r"[+\-−]\d|\d%", text)
 
 
 @settings(max_examples=300, deadline=None)

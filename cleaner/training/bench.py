@@ -146,7 +146,7 @@ def _child(arguments: list[str], env: dict | None = None) -> dict:
     return json.loads(child.stdout)
 
 
-def raw_page_folder(data_dir: str, count: int, target: Path) -> Path:
+def raw_page_folder(data_dir: str, count: int | None, target: Path) -> Path:
     from cleaner.training.corpus import read_all
 
     target.mkdir(parents=True)
@@ -259,7 +259,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m cleaner.training.bench", description=__doc__)
     parser.add_argument("--data", default="../shared/data")
     parser.add_argument("--pages", type=int, default=300, help="how many held-out pages")
-    parser.add_argument("--cli-pages", type=int, default=100_000,
+    parser.add_argument("--cli-pages", type=int, default=None,
                         help="held-out pages of the CLI runs (default: all of them)")
     parser.add_argument("--model", default=None, help="model file (default: the shipped one)")
     parser.add_argument("--large", type=int, help="instead: the CLI over this many small files")

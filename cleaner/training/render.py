@@ -55,17 +55,22 @@ def render_inscriptis(html: str) -> str:
         return render_blocks(html)
 
 
+def hard_wrap(text: str, width: int) -> str:
+    """Every line of ``text`` wrapped at ``width`` columns (long words left whole)."""
+    import textwrap
+
+    wrapped = []
+    for line in text.split("\n"):
+        wrapped += textwrap.wrap(line, width, break_long_words=False,
+                                 break_on_hyphens=False) or [""]
+    return "\n".join(wrapped)
+
+
 def render_wrapped(html: str, width: int = 79) -> str:
     """html-text's rendering hard-wrapped at ``width`` columns, the way text browsers
     dump a page: a paragraph becomes several lines that end mid-sentence. Training
     never uses it."""
-    import textwrap
-
-    wrapped = []
-    for line in render_html_text(html).split("\n"):
-        wrapped += textwrap.wrap(line, width, break_long_words=False,
-                                 break_on_hyphens=False) or [""]
-    return "\n".join(wrapped)
+    return hard_wrap(render_html_text(html), width)
 
 
 RENDERERS = {"blocks": render_blocks, "html-text": render_html_text,
