@@ -2,9 +2,10 @@
 
 The estimators are fitted here on real pages (the fixture pages, as text and
 as HTML, so structure features are missing on text pages), then exported;
-both predictors (the bit-mask one and the level walk used for trees of more
-than 64 leaves) must give scikit-learn's probabilities to float rounding,
-also with missing and infinite values placed at random.
+every predictor (the compiled walk of cleaner/_treewalk.c for float32 rows;
+numpy's bit-mask one, and its level walk used for trees of more than 64
+leaves) must give scikit-learn's probabilities to float rounding, also with
+missing and infinite values placed at random.
 """
 
 from __future__ import annotations
@@ -48,6 +49,16 @@ def fitted(x: np.ndarray, y: np.ndarray, **params: object) -> HistGradientBoosti
         return HistGradientBoostingClassifier(**params).fit(with_holes(x, 1, infinite=False), y)
 
 
+@pytest.fixture(params=["compiled", "numpy"])
+def path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Float32 rows through the compiled walk, or with it turned off, through numpy."""
+    if request.param == "numpy":
+        monkeypatch.setattr(forest, "COMPILED", None)
+    else:
+        assert forest.COMPILED is not None, "cleaner/_treewalk.c is not built"
+    return request.param
+
+
 def walk_only(model: Forest) -> Forest:
     """The same forest predicting with the level walk instead of bit masks."""
     _, levels = forest._validated(model.arrays, model.classes, model.link, model.n_features)
@@ -60,7 +71,7 @@ def walk_only(model: Forest) -> Forest:
 @pytest.mark.parametrize("holes", [False, True])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_predictions_equal_sklearn(data: tuple[np.ndarray, np.ndarray], kind: str,
-                                   predictor: str, holes: bool, dtype: type) -> None:
+                                   predictor: str, holes: bool, dtype: type, path: str) -> None:
     x, labels = data
     y = np.where(labels == "body", "body", "drop") if kind == "binary" else labels
     estimator = fitted(x, y)
@@ -76,7 +87,8 @@ def test_predictions_equal_sklearn(data: tuple[np.ndarray, np.ndarray], kind: st
 
 
 @pytest.mark.parametrize("leaves", [2, 5, 9, 17, 33, 64])
-def test_every_tree_size_equals_sklearn(data: tuple[np.ndarray, np.ndarray], leaves: int) -> None:
+def test_every_tree_size_equals_sklearn(data: tuple[np.ndarray, np.ndarray], leaves: int,
+                                       path: str) -> None:
     """Masks of 8 to 64 bits, and split counts below, at and above a whole group of eight."""
     x, labels = data
     estimator = fitted(x, labels, max_leaf_nodes=leaves, min_samples_leaf=1)
@@ -100,7 +112,7 @@ def test_trailing_ones_with_and_without_bitwise_count(dtype: type,
     np.testing.assert_array_equal(forest._trailing_ones(words, bit_table), np.arange(bits))
 
 
-def test_trees_of_more_than_64_leaves_use_the_walk() -> None:
+def test_trees_of_more_than_64_leaves_use_the_walk(path: str) -> None:
     rng = np.random.default_rng(0)
     x = rng.random((3000, 6))
     y = np.where(rng.random(3000) < 0.5, "body", "drop")  # noise: trees grow every leaf
@@ -108,9 +120,10 @@ def test_trees_of_more_than_64_leaves_use_the_walk() -> None:
     exported = Forest.from_estimator(estimator)
     assert max(len(tree.nodes) for it in estimator._predictors for tree in it) > 2 * 64
     assert "table" not in exported._layout
+    rows = with_holes(x).astype(np.float32)
     with threadpool_limits(1):
-        expected = estimator.predict_proba(with_holes(x))
-    np.testing.assert_allclose(exported.predict_proba(with_holes(x)), expected, atol=1e-9)
+        expected = estimator.predict_proba(rows)
+    np.testing.assert_allclose(exported.predict_proba(rows), expected, atol=1e-9)
 
 
 def test_a_prior_only_model(data: tuple[np.ndarray, np.ndarray]) -> None:
@@ -124,7 +137,7 @@ def test_a_prior_only_model(data: tuple[np.ndarray, np.ndarray]) -> None:
     np.testing.assert_array_equal(single.predict_proba(x[:3]), np.ones((3, 1)))
 
 
-def test_rows_do_not_affect_each_other(data: tuple[np.ndarray, np.ndarray]) -> None:
+def test_rows_do_not_affect_each_other(data: tuple[np.ndarray, np.ndarray], path: str) -> None:
     """A row gets bit-identical probabilities alone and in any batch (one page or many)."""
     x, labels = data
     exported = Forest.from_estimator(fitted(x, labels))

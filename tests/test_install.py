@@ -23,7 +23,7 @@ def _build_wheel(work: Path) -> Path:
     """Build from a copy of the sources, so no stale ``build/`` of the checkout leaks in."""
     source = work / "source"
     source.mkdir()
-    for name in ("pyproject.toml", "README.md"):
+    for name in ("pyproject.toml", "setup.py", "README.md"):
         shutil.copy2(REPO / name, source / name)
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info")
     shutil.copytree(REPO / "cleaner", source / "cleaner", symlinks=True, ignore=ignore)
@@ -89,6 +89,14 @@ def test_installed_package_imports_from_the_venv_and_finds_its_model(installed: 
     venv_root = str(installed.parent)
     assert module_file.startswith(venv_root) and model_path.startswith(venv_root)
     assert Path(model_path).is_file()
+
+
+def test_installed_package_has_the_compiled_tree_walk(installed: Path, tmp_path: Path) -> None:
+    """The wheel carries the built extension (cleaner/_treewalk.c), not only its source."""
+    code = "from cleaner import forest; print(forest.COMPILED.__file__)"
+    result = _run(installed, [str(installed / "python"), "-c", code], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().startswith(str(installed.parent))
 
 
 def test_installed_cli_reports_its_version(installed: Path, tmp_path: Path) -> None:
