@@ -9,8 +9,10 @@
  * The arrays come from cleaner.forest, which derives them at load from tree arrays it
  * has validated (every index in range, every node reached once, bounded depth) and
  * checks the derived ones too: a split's children lie after it in the same tree, a leaf
- * points at itself with a threshold of +inf. Here only their sizes and types are checked.
- * Without the GIL during the walk, so that threads of the caller can run meanwhile.
+ * points at itself with a threshold of +inf. This module checks them again on every call
+ * (sizes, types, and every node: one pass, ~1% of the walk), so that no array it is
+ * given can make it read out of bounds or loop. Without the GIL during the walk, so
+ * that threads of the caller can run meanwhile.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -84,6 +86,25 @@ static void walk(const float *x, Py_ssize_t rows, Py_ssize_t features, const nod
     }
 }
 
+/* 1 when every walk over these nodes stays within them and ends: a split reads a column
+   of the block and its children come after it, a leaf points at itself and nothing
+   exceeds its threshold (so lanes that reached their leaf stay there). */
+static int nodes_are_safe(const node_t *nodes, Py_ssize_t n_nodes, const int64_t *roots,
+                          Py_ssize_t trees, Py_ssize_t features) {
+    for (Py_ssize_t i = 0; i < n_nodes; i++) {
+        const node_t *at = nodes + i;
+        if (at->leaf == 1) {
+            if (at->left != i || at->threshold != INFINITY) return 0;
+        } else if (at->leaf != 0 || at->left <= i || at->left >= n_nodes - 1
+                   || at->column < 0 || at->column >= 2 * features) {
+            return 0;
+        }
+    }
+    for (Py_ssize_t t = 0; t < trees; t++)
+        if (roots[t] < 0 || roots[t] >= n_nodes) return 0;
+    return 1;
+}
+
 /* A C-contiguous buffer of items of the given size in one of the given formats (one
    character each: numpy calls int64 'l' or 'q' by platform), or an exception. */
 static int get_buffer(PyObject *object, Py_buffer *view, const char *formats, Py_ssize_t itemsize,
@@ -134,6 +155,8 @@ static PyObject *leaf_values(PyObject *self, PyObject *args) {
             PyErr_SetString(PyExc_ValueError, "nodes and values must describe the same nodes");
         else if (features < 1 || features > INT32_MAX / 2 || n_nodes > INT32_MAX)
             PyErr_SetString(PyExc_ValueError, "implausible sizes");
+        else if (!nodes_are_safe(nodes.buf, n_nodes, roots.buf, trees, features))
+            PyErr_SetString(PyExc_ValueError, "nodes that a walk could leave or never end");
         else {
             float *block = PyMem_RawMalloc(sizeof(float) * 2 * features * BLOCK);
             if (block == NULL)

@@ -123,8 +123,9 @@ def test_the_compiled_walk_is_what_runs(monkeypatch: pytest.MonkeyPatch) -> None
 def test_large_batches_go_in_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
     rng = np.random.default_rng(1)
     thresholds = np.array([-1.0, 0.0, 1.0])
-    model = random_forest(rng, [20] * 40, 3, 2, thresholds)
+    model = random_forest(rng, [20] * 80, 3, 2, thresholds)
     x = random_rows(rng, 5000, 3, thresholds)
+    assert len(x) * model.n_trees > 1.5 * forest.COMPILED_BLOCK_CELLS
     compiled, numpy = both(model, x, monkeypatch)
     np.testing.assert_array_equal(compiled, numpy)
 
@@ -160,3 +161,28 @@ def test_the_extension_checks_what_it_is_given() -> None:
         forest._treewalk.leaf_values(x, nodes, values, roots, out[:, :1])
     with pytest.raises((TypeError, ValueError)):
         forest._treewalk.leaf_values(x, nodes, values, roots, out.astype(np.float32))
+
+
+@pytest.mark.parametrize("change", ["child back", "child past the end", "column", "leaf moves",
+                                    "leaf flag", "root"])
+def test_the_extension_refuses_nodes_a_walk_could_leave(change: str) -> None:
+    rng = np.random.default_rng(3)
+    model = random_forest(rng, [5, 9], 3, 2, np.array([0.0, 1.0]))
+    nodes, values, roots = (array.copy() for array in model._nodes["arrays"])
+    split = int(np.flatnonzero(nodes[:, 3] == 0)[-1])
+    leaf = int(np.flatnonzero(nodes[:, 3] == 1)[0])
+    if change == "child back":
+        nodes[split, 2] = split
+    elif change == "child past the end":
+        nodes[split, 2] = len(nodes) - 1
+    elif change == "column":
+        nodes[split, 1] = 6  # 2 * 3 features
+    elif change == "leaf moves":
+        nodes[leaf, 0] = np.float32(1.0).view(np.int32)
+    elif change == "leaf flag":
+        nodes[leaf, 3] = 2
+    else:
+        roots[0] = len(nodes)
+    with pytest.raises(ValueError, match="never end"):
+        forest._treewalk.leaf_values(np.zeros((4, 3), np.float32), nodes, values, roots,
+                                     np.empty((4, 2)))
