@@ -25,7 +25,7 @@ def _build_wheel(work: Path) -> Path:
     source.mkdir()
     for name in ("pyproject.toml", "setup.py", "README.md"):
         shutil.copy2(REPO / name, source / name)
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info")
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info", "*.so")
     shutil.copytree(REPO / "cleaner", source / "cleaner", symlinks=True, ignore=ignore)
     shutil.copytree(REPO / "models", source / "models", ignore=ignore)
     seeds = Path("tests", "fixtures", "seeds")  # cleaner/seeds links here
