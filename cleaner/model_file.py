@@ -107,7 +107,7 @@ def unpack(data: bytes) -> tuple[dict[str, np.ndarray], dict]:
     """The arrays and the header of a packed model; ModelFileError if damaged or too large."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, ValueError, EOFError, OSError) as error:
+    except Exception as error:  # BadZipFile, NotImplementedError (zip version)...: damage
         raise ModelFileError(f"not a cleaner model file (not a zip archive: {error})") from None
     try:
         with archive:

@@ -353,6 +353,18 @@ def test_model_error_is_the_only_error(tmp_path: Path) -> None:
         LineModel.from_bytes(b"PK\x05\x06" + b"\0" * 18, "x")
 
 
+def test_a_zip_version_this_python_cannot_read() -> None:
+    """Found by tests/fuzz_model.py: zipfile raises NotImplementedError for an archive
+    that says it needs a newer zip version; that is damage like any other."""
+    from cleaner.model import DEFAULT_MODEL_PATH
+
+    data = bytearray(DEFAULT_MODEL_PATH.read_bytes())
+    entry = data.index(b"PK\x01\x02")  # the first central directory entry
+    data[entry + 6] = 96  # "version needed to extract": 9.6
+    with pytest.raises(ModelError, match="not a zip archive"):
+        LineModel.from_bytes(bytes(data), "x")
+
+
 def test_a_short_fuzz_of_the_shipped_model() -> None:
     """`make fuzz` runs this for minutes; here a fixed, short run (see tests/fuzz_model.py)."""
     import fuzz_model
