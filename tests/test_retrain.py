@@ -106,3 +106,18 @@ def test_training_with_corpora_writes_a_quick_held_out_figure_into_the_card(
     row = next(line for line in card.splitlines() if line.startswith("tiny "))
     pages, html_f1, text_f1 = row.split()[1:]
     assert pages == "3" and 0.0 <= float(html_f1) <= 1.0 and 0.0 <= float(text_f1) <= 1.0
+
+
+def test_a_model_trained_without_validation_shows_no_held_out_figure(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    # Settings are chosen on such a model; a held-out figure in sight would let the
+    # held-out pages steer the choice.
+    _tiny_corpus(tmp_path / "data" / "tiny")
+    monkeypatch.chdir(tmp_path)
+    model_path = tmp_path / f"m{DEFAULT_MODEL_PATH.suffix}"
+    assert main(["train", "--data", str(tmp_path / "data"), "-o", str(model_path),
+                 "--without-validation", *FAST]) == 0
+    card = model_path.with_name(model_path.name + ".card.md").read_text(encoding="utf-8")
+    err = capsys.readouterr().err
+    assert "held-out check" not in card and "quick held-out" not in err
+    assert "--split validation" in err

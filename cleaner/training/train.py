@@ -225,7 +225,13 @@ def main(argv: list[str] | None = None, prog: str = "python -m cleaner.training.
 
     card = Path(args.card) if args.card else _card_path(model_path)
     write_card(card, model, args.data)
-    if args.data:
+    if args.data and args.without_validation:
+        # A model for choosing settings: its figures come from the validation pages, and
+        # it shows none of the held-out ones, so that no choice is made on them.
+        print("no held-out check for a model trained --without-validation; score it with "
+              f"`python -m cleaner.training.evaluate --data {args.data} --model {model_path} "
+              "--split validation`", file=sys.stderr)
+    elif args.data:
         from cleaner.training.card import update_metrics
 
         print(f"quick held-out check on up to {QUICK_PAGES} pages per corpus", file=sys.stderr)
