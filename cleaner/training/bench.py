@@ -185,8 +185,14 @@ def measure(args: argparse.Namespace) -> list[str]:
     stdin = stdin_seconds(typical_page(args.data, args.pages), args.model)
     with tempfile.TemporaryDirectory() as tmp:
         source = raw_page_folder(args.data, args.cli_pages, Path(tmp, "pages"))
-        cli = {jobs: _child(["--cli-dir", str(source), "--jobs", str(jobs), *common])
-               for jobs in (1, 2)}
+        # The same rounds as above, --jobs 1 and 2 in turn: one run each moved the ratio
+        # by +-0.05 with the load of the moment.
+        cli: dict[int, dict] = {}
+        for _ in range(args.rounds):
+            for jobs in (1, 2):
+                r = _child(["--cli-dir", str(source), "--jobs", str(jobs), *common])
+                if jobs not in cli or r["pages_per_second"] > cli[jobs]["pages_per_second"]:
+                    cli[jobs] = r
     text, html = results["cleaner-text"], results["cleaner-html"]
     date = datetime.date.today().isoformat()
     lines = [
@@ -218,7 +224,8 @@ def measure(args: argparse.Namespace) -> list[str]:
         f"- CLI on {cli[1]['files']} raw `.html.gz` pages: `--jobs 1` "
         f"{cli[1]['pages_per_second']:.1f} pages/s, `--jobs 2` {cli[2]['pages_per_second']:.1f} "
         f"({cli[2]['pages_per_second'] / cli[1]['pages_per_second']:.2f}x on "
-        f"{os.cpu_count()} cores, start-up included); largest process "
+        f"{os.cpu_count()} cores, start-up included; best of {args.rounds} runs each, in "
+        "turn); largest process "
         f"{cli[1]['peak_mib']:.0f} / {cli[2]['peak_mib']:.0f} MiB.",
         f"- Machine load average at the end: {os.getloadavg()[0]:.1f} "
         f"(absolute speeds move with it; ratios within one run move less).",
