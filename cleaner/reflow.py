@@ -13,7 +13,9 @@ its paragraph's label. Two cues, each cheap and language-independent:
 - a broken sentence: a line that does not end a sentence, followed by one
   that opens with a lower-case letter or closing punctuation, on pages
   where that happens often enough to be the scraper's habit (a stray
-  lower-case menu item does not make a page of text nodes).
+  lower-case menu item does not make a page of text nodes); on pages where
+  it is frequent, a short piece between two such joints (a link's text that
+  opens in upper case) joins both sides.
 """
 
 from __future__ import annotations
@@ -31,6 +33,10 @@ WRAP_SHARE = 0.5
 WRAP_BAND = 15
 #: Sentences are rejoined only on pages where at least this share of lines look broken.
 BROKEN_SHARE = 0.03
+#: On pages where at least this share of lines look broken (one line per text node), a
+#: piece of at most ``BRIDGE_WORDS`` words between two broken joints is joined as well.
+BRIDGE_SHARE = 0.1
+BRIDGE_WORDS = 6
 #: Characters that only continue what came before (a line may also open in lower case).
 _CLOSING = frozenset(",.;:!?)]}»”’%")
 _ENDS_SENTENCE = regex.compile(r"[\p{Sentence_Terminal}:]\W*$")
@@ -67,8 +73,18 @@ def joins(lines: list[str]) -> np.ndarray:
     broken = [i for i in range(1, len(lines)) if stripped[i] and stripped[i - 1]
               and (stripped[i][0].islower() or stripped[i][0] in _CLOSING)
               and not _ENDS_SENTENCE.search(stripped[i - 1])]
-    if len(broken) >= max(3, BROKEN_SHARE * sum(map(bool, stripped))):
+    nonblank = sum(map(bool, stripped))
+    if len(broken) >= max(3, BROKEN_SHARE * nonblank):
         joined[broken] = True  # else a stray lower-case line is a menu item
+    if len(broken) >= max(3, BRIDGE_SHARE * nonblank):
+        # A short piece between two broken joints that is not one itself (a link's text,
+        # "Reuters"), belongs to the sentence on both sides of it.
+        for i in broken:
+            piece = i - 1
+            if (piece >= 1 and not joined[piece] and stripped[piece - 1]
+                    and len(stripped[piece].split()) <= BRIDGE_WORDS
+                    and not _ENDS_SENTENCE.search(stripped[piece - 1])):
+                joined[piece] = True
     return joined
 
 

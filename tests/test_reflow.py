@@ -53,6 +53,26 @@ def test_sentence_broken_at_a_link_joins_but_menu_items_do_not() -> None:
                                                           "asked for", "a new one."]
 
 
+def test_a_link_in_upper_case_between_two_broken_joints_joins_both_sides() -> None:
+    # One line per text node: "Reuters" is a link's text inside the sentence.
+    lines = ["Home", "", "The company told", "Reuters", ", in a statement, that the",
+             "plan", "was dropped.", "", "Share"]
+    joined, owner = reflow(Page(lines, "text"))
+    assert joined.lines == ["Home", "", "The company told Reuters , in a statement, that "
+                            "the plan was dropped.", "", "Share"]
+    assert owner.tolist() == [0, 1, 2, 2, 2, 2, 2, 3, 4]
+
+
+def test_short_pieces_are_not_bridged_where_broken_lines_are_rare() -> None:
+    # Broken joints on 3 of 40 lines (enough to join them, under 10% for a bridge):
+    # the upper-case piece stays a line of its own.
+    story = [f"Paragraph {i} of the story ends here." for i in range(37)]
+    lines = ["The company told", "Reuters", ", in a statement, that the", "plan",
+             "was dropped.", *story]
+    joined = joins(lines)
+    assert not joined[1] and joined[2] and joined[3] and joined[4]
+
+
 def test_reflow_maps_every_line_to_its_paragraph() -> None:
     lines = ["Home", "", "The minister said the", "report", "was wrong", "and", "resigned.",
              "Share"]
