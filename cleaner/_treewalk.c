@@ -6,10 +6,10 @@
  * nodes, and the step from a node to a child is arithmetic (left child + went right),
  * not a branch the processor would mispredict half the time.
  *
- * The arrays come from cleaner.forest, which derives them at load from tree arrays it
- * has validated (every index in range, every node reached once, bounded depth) and
- * checks the derived ones too: a split's children lie after it in the same tree, a leaf
- * points at itself with a threshold of +inf. This module checks them again on every call
+ * The arrays come from cleaner.forest, which derives them from tree arrays it has
+ * validated (every index in range, every node reached once, bounded depth): a split's
+ * children lie after it in the same tree, a leaf points at itself with a threshold of
+ * +inf. This module checks that on every call
  * (sizes, types, and every node: one pass, ~1% of the walk), so that no array it is
  * given can make it read out of bounds or loop. Without the GIL during the walk, so
  * that threads of the caller can run meanwhile.

@@ -28,6 +28,7 @@ for bit. numpy stays the fallback where the extension was not built, and
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass, field
 
@@ -78,15 +79,24 @@ class Forest:
     link: str
     n_features: int
     arrays: dict[str, np.ndarray]
-    _layout: dict = field(init=False, repr=False)
-    _nodes: dict = field(init=False, repr=False)
+    _levels: list[np.ndarray] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.classes = [str(c) for c in self.classes]
-        self.arrays, levels = _validated(self.arrays, self.classes, self.link, self.n_features)
-        self._layout = _layout(self.arrays, levels, self.n_features, self.n_raw)
-        self._nodes = (_node_layout(self.arrays, levels, self.n_features, self.n_raw)
-                       if self.n_trees else {})
+        self.arrays, self._levels = _validated(self.arrays, self.classes, self.link,
+                                               self.n_features)
+
+    # Each predictor's arrays are built on first use: a run needs one of them (the
+    # compiled walk's for cleaner's float32 rows), and loading stays short.
+    @functools.cached_property
+    def _layout(self) -> dict:
+        """The numpy predictor's arrays."""
+        return _layout(self.arrays, self._levels, self.n_features, self.n_raw)
+
+    @functools.cached_property
+    def _nodes(self) -> dict:
+        """The compiled walk's arrays."""
+        return _node_layout(self.arrays, self._levels, self.n_features, self.n_raw)
 
     @property
     def classes_(self) -> np.ndarray:
@@ -103,7 +113,7 @@ class Forest:
 
     @property
     def max_depth(self) -> int:
-        return self._layout.get("depth", 0)
+        return len(self._levels) - 1 if self.n_trees else 0
 
     @classmethod
     def from_estimator(cls, estimator) -> Forest:
@@ -146,9 +156,6 @@ class Forest:
     def raw(self, x: np.ndarray) -> np.ndarray:
         """Raw scores, shape (rows, n_raw)."""
         x = np.asarray(x)
-        # Features arrive as float32; comparing them as float32 moves half the bytes.
-        x = x if x.dtype == np.float32 and "table" in self._layout else x.astype(
-            np.float64, copy=False)
         if x.ndim != 2 or x.shape[1] != self.n_features:
             raise ValueError(f"expected rows of {self.n_features} features, got shape {x.shape}")
         out = np.empty((len(x), self.n_raw))
@@ -156,7 +163,11 @@ class Forest:
         if self.n_trees == 0 or len(x) == 0:
             return out
         compiled = COMPILED if x.dtype == np.float32 else None
-        leaf_values = _bitmask_leaf_values if "table" in self._layout else _walk_leaf_values
+        if compiled is None:
+            # Features arrive as float32; comparing them as float32 moves half the bytes.
+            if x.dtype != np.float32 or "table" not in self._layout:
+                x = x.astype(np.float64, copy=False)
+            leaf_values = _bitmask_leaf_values if "table" in self._layout else _walk_leaf_values
         block = max(1, (BLOCK_CELLS if compiled is None else COMPILED_BLOCK_CELLS)
                     // self.n_trees)
         for start in range(0, len(x), block):
@@ -474,9 +485,9 @@ def _node_layout(arrays: dict, levels: list[np.ndarray], n_features: int, n_raw:
 
     A float32 value exceeds a threshold t exactly when it exceeds the largest float32 not
     above t, so float32 comparisons decide as the numpy predictor does. The C code trusts
-    these arrays; they are derived from validated ones, and checked here all the same:
-    a split's children come after it (every walk ends) and lie within the nodes, columns
-    are in range, a leaf points at itself with a threshold nothing exceeds.
+    these arrays only after checking them on every call (a split's children come after
+    it and lie within the nodes, columns are in range, a leaf points at itself with a
+    threshold nothing exceeds); derived from validated arrays, they always pass.
     """
     walk = _walk_layout(arrays, levels, n_features, n_raw)
     order = np.argsort(walk["tree"], kind="stable")
@@ -484,24 +495,16 @@ def _node_layout(arrays: dict, levels: list[np.ndarray], n_features: int, n_raw:
     new_id = np.empty(n, np.int64)
     new_id[order] = np.arange(n)
     child = new_id[walk["child"][order]]
-    node = np.arange(n)
-    leaf = child == node
     threshold = walk["threshold"][order]
     with np.errstate(over="ignore"):
         threshold32 = threshold.astype(np.float32)
     threshold32 = np.where(threshold32 > threshold,
                            np.nextafter(threshold32, np.float32(-np.inf)), threshold32)
-    column = walk["column"][order]
-    roots = new_id[:walk["n_trees"]]
-    split = ~leaf
-    if not ((child[split] > node[split]).all() and (child[split] < n - 1).all()
-            and ((column >= 0) & (column < 2 * n_features)).all()
-            and (threshold32[leaf] == np.inf).all() and (roots >= 0).all()):
-        raise ForestError("inconsistent tree layout")  # unreachable for validated arrays
     nodes = np.empty((n, 4), np.int32)
-    nodes[:, 0] = threshold32.astype(np.float32).view(np.int32)
-    nodes[:, 1], nodes[:, 2], nodes[:, 3] = column, child, leaf
-    arrays_out = (nodes, np.ascontiguousarray(walk["value"][order]), roots.astype(np.int64))
+    nodes[:, 0] = threshold32.view(np.int32)
+    nodes[:, 1], nodes[:, 2], nodes[:, 3] = walk["column"][order], child, child == np.arange(n)
+    roots = new_id[:walk["n_trees"]]
+    arrays_out = (nodes, np.ascontiguousarray(walk["value"][order]), roots)
     for array in arrays_out:
         array.setflags(write=False)
     return {"arrays": arrays_out}

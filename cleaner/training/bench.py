@@ -10,9 +10,9 @@ timing starts) and in HTML mode (on the raw HTML); trafilatura reads the raw
 HTML. Then: loading the model; `cleaner clean -`
 on one typical page, wall time of the whole command; the API one page at a
 time against ``clean_many``; the CLI on a directory of raw pages (every
-held-out page: a few hundred would let the workers' start-up decide the
-scaling figure) with ``--jobs 1`` and ``--jobs 2``. The table goes into the model card with the
-date (``--no-card`` leaves the card alone). ``--large N`` (``make
+page of the data folder: on a few hundred the workers' start-up would decide the
+scaling figure) with ``--jobs 1`` and ``--jobs 2``, best of the rounds. The table goes
+into the model card with the date (``--no-card`` leaves the card alone). ``--large N`` (``make
 bench-large``) instead runs the CLI over N small files and reports wall time
 and the peak memory of its largest process.
 """
@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import itertools
 import json
 import os
 import resource
@@ -153,7 +154,7 @@ def raw_page_folder(data_dir: str, count: int | None, target: Path) -> Path:
     from cleaner.training.corpus import read_all
 
     target.mkdir(parents=True)
-    for page in list(read_all(data_dir))[:count]:
+    for page in itertools.islice(read_all(data_dir), count):
         (target / f"{page.corpus}-{page.page_id}.html.gz").write_bytes(page.html_path.read_bytes())
     return target
 
