@@ -16,6 +16,7 @@ import numpy as np
 
 from cleaner.features import pages_features
 from cleaner.labels import BLANK, BODY, Line
+from cleaner.lexicon import line_tokens
 from cleaner.model import LineModel
 from cleaner.page import InputFormat, Page
 from cleaner.reader import Limits, read_page
@@ -106,7 +107,10 @@ class Cleaner:
         reflowed = [reflow(page) for page in pages]
         features, kept_rows = pages_features([joined for joined, _ in reflowed])
         lengths = [len(kept) for kept in kept_rows]
-        labels, probability = self.model.predict(features, lengths, self.body_threshold)
+        tokens = line_tokens([joined.lines[i] for (joined, _), kept in
+                              zip(reflowed, kept_rows, strict=True) for i in kept])
+        labels, probability = self.model.predict(features, lengths, self.body_threshold,
+                                                 tokens=tokens)
         results, offset = [], 0
         for page, (joined, owner), kept, length in zip(pages, reflowed, kept_rows, lengths,
                                                        strict=True):

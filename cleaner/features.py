@@ -24,7 +24,7 @@ from cleaner.page import Page
 OTHER, LOWER, UPPER, CASELESS, DIGIT, PUNCT, SPACE, SYMBOL, MARK = range(9)
 N_CLASSES = 9
 #: Classes whose characters make up words (tokens).
-_WORD_CLASS = np.isin(np.arange(N_CLASSES), [LOWER, UPPER, CASELESS, DIGIT, MARK])
+WORD_CLASS = np.isin(np.arange(N_CLASSES), [LOWER, UPPER, CASELESS, DIGIT, MARK])
 _BULLETS = frozenset("•·-*–—▪►■●○◦‣⁃>»|")
 #: A URL-like token. Written to start at a literal (the dot of ``x.com`` rather than the
 #: ``x``) so the engine skips ahead instead of trying every word character: 4x faster,
@@ -88,7 +88,7 @@ def _codepoints(text: str) -> np.ndarray:
     return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
 
 
-def _classify(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def classify_codes(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     table, terminal_table = _class_table()
     if not len(codes) or int(codes.max()) < 0x10000:  # the basic plane only: one lookup
         return table[codes].astype(np.int64), terminal_table[codes]
@@ -135,14 +135,14 @@ def base_features(lines: list[str], page_lengths: list[int] | None = None) -> np
     codes = _codepoints(joined)
     starts = np.concatenate(([0], np.cumsum(lengths + 1)[:-1]))
     line_of = np.repeat(np.arange(n), lengths + 1)[: len(codes)]
-    classes, terminal = _classify(codes)
+    classes, terminal = classify_codes(codes)
     classes[codes == 10] = OTHER
     counts = np.bincount(line_of * N_CLASSES + classes, minlength=n * N_CLASSES)
     counts = counts.reshape(n, N_CLASSES).astype(float)
     # Combining marks (Devanagari vowel signs, …) are part of the letters of their script.
     letters = counts[:, LOWER] + counts[:, UPPER] + counts[:, CASELESS] + counts[:, MARK]
 
-    is_word = _WORD_CLASS[classes]
+    is_word = WORD_CLASS[classes]
     previous_word = np.concatenate(([False], is_word[:-1]))
     token_start = is_word & ~previous_word
     word_positions = np.flatnonzero(is_word)
@@ -172,9 +172,9 @@ def base_features(lines: list[str], page_lengths: list[int] | None = None) -> np
     last_chars = "".join(s[-1] for s in stripped)
     last2 = "".join((s[-2] if len(s) > 1 else s[-1]) for s in stripped)
     first_chars = "".join(s[0] for s in stripped)
-    last_class, last_terminal = _classify(_codepoints(last_chars))
-    _, last2_terminal = _classify(_codepoints(last2))
-    first_class, _ = _classify(_codepoints(first_chars))
+    last_class, last_terminal = classify_codes(_codepoints(last_chars))
+    _, last2_terminal = classify_codes(_codepoints(last2))
+    first_class, _ = classify_codes(_codepoints(first_chars))
     ends_terminal = last_terminal | ((last_class == PUNCT) & last2_terminal)
     leading = lengths - np.fromiter((len(line.lstrip()) for line in lines), np.int64, count=n)
 

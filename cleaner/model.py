@@ -23,9 +23,10 @@ from cleaner import model_file
 from cleaner.features import FEATURE_NAMES, PREDICTION_CONTEXT_FEATURES, prediction_context
 from cleaner.forest import Forest, ForestError
 from cleaner.labels import BLANK, BODY, LABELS
+from cleaner.lexicon import LEXICON_FEATURES, Lexicon, LexiconError, Tokens
 
 FORMAT = "cleaner-line-model"
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 #: The keep model's second class: every label but body.
 DROP = "drop"
 #: The three stages, in the order they run, as named in a model file.
@@ -46,10 +47,11 @@ def default_model_path() -> Path:
 
 
 def stage_columns() -> dict[str, list[str]]:
-    """The columns each stage reads: the line features, then (second stage and reasons)
-    the first stage's predictions around the line."""
-    staged = [*FEATURE_NAMES, *PREDICTION_CONTEXT_FEATURES]
-    return {"keep": list(FEATURE_NAMES), "context": staged, "reason": staged}
+    """The columns each stage reads: the line features and the learned word cues, then
+    (second stage and reasons) the first stage's predictions around the line."""
+    own = [*FEATURE_NAMES, *LEXICON_FEATURES]
+    staged = [*own, *PREDICTION_CONTEXT_FEATURES]
+    return {"keep": own, "context": staged, "reason": staged}
 
 
 def one_thread() -> contextlib.AbstractContextManager:
@@ -114,8 +116,10 @@ class LineModel:
     """
 
     def __init__(self, keep_estimator, context_estimator, reason_estimator,
-                 metadata: dict | None = None, body_threshold: float | None = None) -> None:
+                 metadata: dict | None = None, body_threshold: float | None = None,
+                 lexicon: Lexicon | None = None) -> None:
         self.metadata = dict(metadata or {})
+        self.lexicon = Lexicon.empty() if lexicon is None else lexicon
         for estimator in (keep_estimator, context_estimator):
             if [str(c) for c in estimator.classes_] != [BODY, DROP]:
                 raise ModelError("keep models must predict exactly body/drop")
@@ -150,18 +154,22 @@ class LineModel:
             sample_weight: np.ndarray | None = None, folds: np.ndarray | None = None,
             fit_mask: np.ndarray | None = None, metadata: dict | None = None,
             keep_iter: int = 300, reason_iter: int = 100, random_state: int = 0,
-            keep_learning_rate: float = 0.1, reason_learning_rate: float = 0.15) -> LineModel:
-        """Fit all three stages.
+            keep_learning_rate: float = 0.1, reason_learning_rate: float = 0.15,
+            tokens: Tokens | None = None, groups: np.ndarray | None = None) -> LineModel:
+        """Fit the word cues and all three stages.
 
         ``pages`` gives each row's page (rows of one page are consecutive);
         ``folds`` (0 or 1 per row, whole pages) splits the rows for the
         out-of-fold first stage, by default by page; ``fit_mask`` picks the
         rows the trees are fitted on, while context is computed on whole pages.
+        ``tokens`` are the rows' words (``lexicon.line_tokens``), from which the
+        word cues are learned (none without them); ``groups`` names each row's
+        source page, which the cues count distinct pages of (default ``pages``).
         """
         # What save() will need is checked before hours of fitting, not after.
         columns = stage_columns()
-        if features.ndim != 2 or features.shape[1] != len(columns["keep"]):
-            raise ValueError(f"features must have the {len(columns['keep'])} columns of "
+        if features.ndim != 2 or features.shape[1] != len(FEATURE_NAMES):
+            raise ValueError(f"features must have the {len(FEATURE_NAMES)} columns of "
                              f"FEATURE_NAMES, not shape {features.shape}")
         model_file.check_header({"metadata": metadata or {}})
         labels = np.asarray(labels, dtype=object)
@@ -174,6 +182,20 @@ class LineModel:
         if len(set(keep_labels[fit_mask])) < 2:
             raise ValueError("training needs both body lines and dropped lines")
         lengths = page_lengths(pages)
+        tokens = Tokens.empty() if tokens is None else tokens
+        groups = pages if groups is None else np.asarray(groups)
+        # The word cues of a row come from a table its own fold did not build (as the
+        # first stage's context does), so the trees learn how far the cues carry to
+        # pages whose words were never counted.
+        cues = np.zeros((n, len(LEXICON_FEATURES)), np.float32)
+        for fold in (0, 1):
+            rows = folds == fold
+            if rows.any():
+                table = Lexicon.fit(tokens, labels, groups, ~rows if (~rows).any() else None)
+                cues[rows] = table.columns(tokens, n, lengths)[rows]
+        lexicon = Lexicon.fit(tokens, labels, groups)
+        features = np.hstack([features, cues])
+        del cues
 
         def fit_keep(x: np.ndarray, rows: np.ndarray):
             estimator = make_estimator(keep_iter, keep_learning_rate, random_state)
@@ -191,7 +213,8 @@ class LineModel:
         keep = fit_keep(features, fit_mask)
         staged = np.hstack([features, prediction_context(out_of_fold, lengths)])
         if staged.shape[1] != len(columns["context"]):
-            raise ValueError("the second stage's columns must be FEATURE_NAMES then "
+            raise ValueError("the second stage's columns must be FEATURE_NAMES, "
+                             "LEXICON_FEATURES, then "
                              "PREDICTION_CONTEXT_FEATURES (see stage_columns)")
         context = fit_keep(staged, fit_mask)
 
@@ -203,31 +226,41 @@ class LineModel:
 
             reason = DummyClassifier(strategy="prior")
         _fit(reason, staged[dropped], labels[dropped].astype(str), weights[dropped])
-        return cls(keep, context, reason, metadata)
+        return cls(keep, context, reason, metadata, lexicon=lexicon)
 
-    def _body_and_staged(self, features: np.ndarray,
-                         lengths: list[int] | None) -> tuple[np.ndarray, np.ndarray]:
+    def _body_and_staged(self, features: np.ndarray, lengths: list[int] | None,
+                         tokens: Tokens | None) -> tuple[np.ndarray, np.ndarray]:
         """p(body) from the context stage, and the staged rows the reason model reads."""
         lengths = [len(features)] if lengths is None else lengths
         if sum(lengths) != len(features):
             raise ValueError("page lengths must add up to the number of rows")
+        if features.ndim != 2 or features.shape[1] != len(FEATURE_NAMES):
+            raise ValueError(f"features must have the {len(FEATURE_NAMES)} columns of "
+                             f"FEATURE_NAMES, not shape {features.shape}")
+        cues = self.lexicon.columns(Tokens.empty() if tokens is None else tokens,
+                                    len(features), lengths)
+        features = np.hstack([features, cues.astype(features.dtype, copy=False)])
         first = self.keep_estimator.predict_proba(features)[:, 0]
         staged = np.hstack([features, prediction_context(first, lengths)])
         return self.context_estimator.predict_proba(staged)[:, 0], staged
 
-    def predict_proba(self, features: np.ndarray, lengths: list[int] | None = None) -> np.ndarray:
+    def predict_proba(self, features: np.ndarray, lengths: list[int] | None = None,
+                      tokens: Tokens | None = None) -> np.ndarray:
         """Probabilities, one column per entry of :attr:`labels` (body first).
 
-        ``lengths`` are the row counts of consecutive pages (default: one page).
+        ``lengths`` are the row counts of consecutive pages (default: one page);
+        ``tokens`` the rows' words (``lexicon.line_tokens``; without them every
+        line reads as holding no known word).
         """
         if len(features) == 0:
             return np.zeros((0, len(self.labels)))
-        body, staged = self._body_and_staged(features, lengths)
+        body, staged = self._body_and_staged(features, lengths, tokens)
         body = body[:, None]
         return np.hstack([body, (1.0 - body) * self.reason_estimator.predict_proba(staged)])
 
     def predict(self, features: np.ndarray, lengths: list[int] | None = None,
-                body_threshold: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+                body_threshold: float | None = None,
+                tokens: Tokens | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Label and its probability per row: body when p(body) reaches the threshold
         (the model's own by default), else the likeliest reason. Reasons are computed
         only for dropped rows."""
@@ -236,7 +269,7 @@ class LineModel:
         labels = np.full(len(features), BODY, dtype=object)
         if len(features) == 0:
             return labels, np.ones(0)
-        body, staged = self._body_and_staged(features, lengths)
+        body, staged = self._body_and_staged(features, lengths, tokens)
         probability = body.copy()
         dropped = body < body_threshold
         if dropped.any():
@@ -259,6 +292,7 @@ class LineModel:
         arrays = {f"{stage}.{name}": array
                   for stage, forest in zip(STAGES, self.stages, strict=True)
                   for name, array in forest.arrays.items()}
+        arrays.update({f"lexicon.{name}": array for name, array in self.lexicon.arrays.items()})
         return model_file.pack(arrays, header)
 
     def save(self, path: str | Path) -> None:
@@ -334,15 +368,22 @@ class LineModel:
                 forests.append(Forest(classes, link, len(columns[stage]), stage_arrays))
             except ForestError as error:
                 raise ModelError(f"{stage} stage: {error}") from None
-        if any(not name.startswith(tuple(f"{s}." for s in STAGES)) for name in arrays):
+        if any(not name.startswith(tuple(f"{s}." for s in STAGES))
+               and name not in ("lexicon.hashes", "lexicon.scores") for name in arrays):
             raise ModelError("unexpected arrays in the model file")
+        try:
+            lexicon = Lexicon(arrays["lexicon.hashes"], arrays["lexicon.scores"])
+        except KeyError:
+            raise ModelError("no word cues (lexicon.hashes, lexicon.scores)") from None
+        except LexiconError as error:
+            raise ModelError(f"word cues: {error}") from None
         metadata = header.get("metadata", {})
         if not isinstance(metadata, dict):
             raise ModelError("model metadata is not a mapping")
         threshold = header.get("body_threshold")
         if threshold is None:
             raise ModelError("no body_threshold")
-        model = cls(*forests, metadata, body_threshold=threshold)
+        model = cls(*forests, metadata, body_threshold=threshold, lexicon=lexicon)
         if header.get("labels") != model.labels:
             raise ModelError("labels in the header do not match the reason stage's classes")
         return model

@@ -595,13 +595,13 @@ def test_pages_in_one_batch_get_the_rows_they_get_alone(chunk_chars: int,
 
 
 def test_character_classes_alike_with_and_without_code_points_beyond_the_basic_plane() -> None:
-    """The basic-plane shortcut of _classify gives what the general path gives."""
-    from cleaner.features import _classify, _codepoints
+    """The basic-plane shortcut of classify_codes gives what the general path gives."""
+    from cleaner.features import _codepoints, classify_codes
 
     text = "Aa1 ,é\u0301\u093f日€©\n\u2028\U0001F600\U00020000"
-    classes, terminal = _classify(_codepoints(text))
-    one_by_one = [_classify(_codepoints(char)) for char in text]
+    classes, terminal = classify_codes(_codepoints(text))
+    one_by_one = [classify_codes(_codepoints(char)) for char in text]
     np.testing.assert_array_equal(classes, [c[0][0] for c in one_by_one])
     np.testing.assert_array_equal(terminal, [t[1][0] for t in one_by_one])
-    basic, _ = _classify(_codepoints(text[:-2]))  # all basic: the shortcut
+    basic, _ = classify_codes(_codepoints(text[:-2]))  # all basic: the shortcut
     np.testing.assert_array_equal(basic, classes[:-2])

@@ -91,12 +91,15 @@ def test_installed_package_imports_from_the_venv_and_finds_its_model(installed: 
     assert Path(model_path).is_file()
 
 
-def test_installed_package_has_the_compiled_tree_walk(installed: Path, tmp_path: Path) -> None:
-    """The wheel carries the built extension (cleaner/_treewalk.c), not only its source."""
-    code = "from cleaner import forest; print(forest.COMPILED.__file__)"
+def test_installed_package_has_the_compiled_parts(installed: Path, tmp_path: Path) -> None:
+    """The wheel carries the built extensions (cleaner/_treewalk.c, cleaner/_words.c), not
+    only their source."""
+    code = ("from cleaner import forest, lexicon; print(forest.COMPILED.__file__); "
+            "print(lexicon.COMPILED.__file__)")
     result = _run(installed, [str(installed / "python"), "-c", code], tmp_path)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip().startswith(str(installed.parent))
+    walk, words = result.stdout.split()
+    assert walk.startswith(str(installed.parent)) and words.startswith(str(installed.parent))
 
 
 def test_installed_cli_reports_its_version(installed: Path, tmp_path: Path) -> None:

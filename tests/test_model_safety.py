@@ -24,7 +24,7 @@ from test_model import fit_on, fixture_pages, load_error, packed, parts_of, writ
 
 from cleaner import forest, model_file
 from cleaner.forest import Forest, ForestError
-from cleaner.model import LineModel, ModelError
+from cleaner.model import LineModel, ModelError, stage_columns
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -193,7 +193,10 @@ def test_child_index_out_of_range(tiny_model: LineModel, tmp_path: Path, side: s
     assert f"keep stage: {side} child index out of range" in message
 
 
-@pytest.mark.parametrize("value", [10**6, -1, 107 + 14])
+KEEP_COLUMNS = len(stage_columns()["keep"])
+
+
+@pytest.mark.parametrize("value", [10**6, -1, KEEP_COLUMNS, KEEP_COLUMNS + 14])
 def test_feature_index_out_of_range(tiny_model: LineModel, tmp_path: Path, value: int) -> None:
     split = first_split(tiny_model)
     message = tampered(tiny_model, tmp_path, "keep", "feature",

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from cleaner.lexicon import Tokens
 from cleaner.training import train
 from cleaner.training.train import row_code
 
@@ -39,7 +40,8 @@ def test_a_new_cache_replaces_the_stale_ones_of_its_data_folder_only(
     monkeypatch.setattr(train, "training_pages", lambda data_dir: [object()])
     monkeypatch.setattr(train.dataset, "corpus_rows", lambda pages, progress: train.Rows(
         np.zeros((1, 2), np.float32), np.array(["body"], dtype=object), np.ones(1),
-        np.zeros(1, np.int64), np.zeros(1, np.int64)))
+        np.zeros(1, np.int64), np.zeros(1, np.int64),
+        Tokens(np.array([7], np.uint64), np.zeros(1, np.int64))))
     train.corpus_training_rows(data, progress=False)
     assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == sorted(
         [f"corpus-rows-{key}.npz", other_data.name])

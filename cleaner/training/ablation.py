@@ -36,11 +36,6 @@ SCORED = {"html": 0, "text": 2}
 INSCRIPTIS_RENDERING = 3
 
 
-def _subset(rows: Rows, keep: np.ndarray) -> Rows:
-    return Rows(rows.features[keep], rows.labels[keep], rows.weights[keep], rows.groups[keep],
-                rows.pages[keep])
-
-
 def _masked(features: np.ndarray, names: tuple[str, ...]) -> np.ndarray:
     out = features.copy()
     out[:, [FEATURE_NAMES.index(name) for name in names]] = np.nan
@@ -63,9 +58,9 @@ def score(model: LineModel, rows: Rows) -> dict[str, float]:
     rendering = rows.pages % RENDERINGS
     chars = np.expm1(rows.features[:, FEATURE_NAMES.index("log_chars")].astype(float))
     for mode, index in SCORED.items():
-        part = _subset(rows, rendering == index)
+        part = rows.select(rendering == index)
         lengths = page_lengths(part.pages)
-        labels, _ = model.predict(part.features, lengths)
+        labels, _ = model.predict(part.features, lengths, tokens=part.tokens)
         kept, gold = labels == BODY, part.labels == BODY
         weight = chars[rendering == index]
         tp = fp = fn = 0.0
@@ -96,13 +91,13 @@ def main(argv: list[str] | None = None) -> int:
                         help="share of training rows each variant is fitted on")
     parser.add_argument("--keep-iter", type=int, default=150)
     parser.add_argument("--reason-iter", type=int, default=40)
-    parser.add_argument("--variants", default="all,-layout,-wide-context,-inscriptis,-all")
+    parser.add_argument("--variants", default="all,-layout,-wide-context,-inscriptis,-words,-all")
     parser.add_argument("--card", default=None, help="model card to write the table into")
     args = parser.parse_args(argv)
     rows = corpus_training_rows(args.data)
     validation_pages = np.array([p.validation for p in training_pages(args.data)], bool)
     is_validation = validation_pages[rows.groups]
-    train_rows, validation_rows = _subset(rows, ~is_validation), _subset(rows, is_validation)
+    train_rows, validation_rows = rows.select(~is_validation), rows.select(is_validation)
     print(f"{len(train_rows)} training rows, {len(validation_rows)} validation rows "
           f"({int(validation_pages.sum())} pages)", file=sys.stderr)
     original_context = model_module.prediction_context
@@ -115,16 +110,18 @@ def main(argv: list[str] | None = None) -> int:
             eval_features = _masked(eval_features, LAYOUT_FEATURES)
         if variant in ("-inscriptis", "-all"):
             keep = fit_rows.pages % RENDERINGS != INSCRIPTIS_RENDERING
-            fit_rows, features = _subset(fit_rows, keep), features[keep]
+            fit_rows, features = fit_rows.select(keep), features[keep]
         model_module.prediction_context = (
             _without_wide_context(original_context) if variant in ("-wide-context", "-all")
             else original_context)
         mask = sample_mask(len(fit_rows), args.sample)
         model = LineModel.fit(features, fit_rows.labels, fit_rows.pages, fit_rows.weights,
                               folds=fit_rows.groups % 2, fit_mask=mask,
-                              keep_iter=args.keep_iter, reason_iter=args.reason_iter)
+                              keep_iter=args.keep_iter, reason_iter=args.reason_iter,
+                              tokens=None if variant in ("-words", "-all") else fit_rows.tokens,
+                              groups=fit_rows.groups)
         evaluated = Rows(eval_features, validation_rows.labels, validation_rows.weights,
-                         validation_rows.groups, validation_rows.pages)
+                         validation_rows.groups, validation_rows.pages, validation_rows.tokens)
         table[variant] = score(model, evaluated)
         print(variant, {k: round(v, 4) for k, v in table[variant].items()}, file=sys.stderr,
               flush=True)

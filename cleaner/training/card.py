@@ -7,6 +7,7 @@ from pathlib import Path
 
 import sklearn
 
+from cleaner.lexicon import MIN_PAGES, WORDS_PER_LINE
 from cleaner.model import LineModel
 
 
@@ -54,6 +55,12 @@ def write_card(path: str | Path, model: LineModel, data_dir: str | Path) -> None
         "lines and of the whole page (out-of-fold during training).",
         f"- Reason model: gradient-boosted trees over the dropped labels, "
         f"{meta.get('reason_iterations')} rounds.",
+        f"- Word cues (`cleaner/lexicon.py`): {len(model.lexicon)} words, each seen on at "
+        f"least {MIN_PAGES} training pages, with how often the lines holding them were "
+        "body or each kind of chrome (smoothed log-odds, learned from the training rows; "
+        "out-of-fold while the trees are fitted). Every stage reads, per line, the mean over "
+        f"its first {WORDS_PER_LINE} words, the share of its words that are known, and the "
+        "same for the lines around it.",
         f"- A line is body when p(body) >= {model.body_threshold}.",
     ]
     path = Path(path)

@@ -30,6 +30,7 @@ from cleaner.decode import decode_bytes
 from cleaner.features import FEATURE_NAMES, page_features
 from cleaner.html_blocks import HINTS, STRUCTURE_FEATURES, html_to_blocks
 from cleaner.labels import Line, read_labelled
+from cleaner.lexicon import Tokens, line_tokens
 from cleaner.page import Page
 from cleaner.training.align import align_lines_to_gold
 from cleaner.training.chrome import Story, add_chrome, story_of
@@ -45,18 +46,21 @@ FALLBACK_LABEL = "nav"
 @dataclass
 class Rows:
     """Feature rows with labels and weights; ``groups`` names the source page of each row
-    (all its renderings) and ``pages`` the rendering, whose rows are consecutive."""
+    (all its renderings) and ``pages`` the rendering, whose rows are consecutive;
+    ``tokens`` are the rows' words, from which the model learns its word cues."""
 
     features: np.ndarray
     labels: np.ndarray
     weights: np.ndarray
     groups: np.ndarray
     pages: np.ndarray
+    tokens: Tokens
 
     @classmethod
     def empty(cls) -> Rows:
         return cls(np.zeros((0, len(FEATURE_NAMES)), np.float32), np.array([], dtype=object),
-                   np.zeros(0), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
+                   np.zeros(0), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64),
+                   Tokens.empty())
 
     @classmethod
     def concat(cls, parts: Iterable[Rows]) -> Rows:
@@ -67,7 +71,13 @@ class Rows:
                    np.concatenate([p.labels for p in parts]),
                    np.concatenate([p.weights for p in parts]),
                    np.concatenate([p.groups for p in parts]),
-                   np.concatenate([p.pages for p in parts]))
+                   np.concatenate([p.pages for p in parts]),
+                   Tokens.concat([p.tokens for p in parts], [len(p) for p in parts]))
+
+    def select(self, keep: np.ndarray) -> Rows:
+        """The rows where ``keep`` is true, with their words."""
+        return Rows(self.features[keep], self.labels[keep], self.weights[keep],
+                    self.groups[keep], self.pages[keep], self.tokens.select(keep))
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -130,7 +140,8 @@ def labelled_rows(page: Page, labels: list[str], weight: float, group: int,
     features, kept = page_features(page)
     return Rows(features, np.array([labels[i] for i in kept], dtype=object),
                 np.full(len(kept), weight), np.full(len(kept), group, dtype=np.int64),
-                np.full(len(kept), group * RENDERINGS + rendering, dtype=np.int64))
+                np.full(len(kept), group * RENDERINGS + rendering, dtype=np.int64),
+                line_tokens([page.lines[i] for i in kept]))
 
 
 def page_random(page: GoldPage) -> random.Random:

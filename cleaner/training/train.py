@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import sklearn
 
+from cleaner.lexicon import Tokens
 from cleaner.model import LineModel
 from cleaner.training import dataset
 from cleaner.training.corpus import GoldPage, read_all
@@ -96,9 +97,7 @@ def training_pages(data_dir: str | Path) -> list[GoldPage]:
 def without_validation(rows: Rows, data_dir: str | Path) -> Rows:
     """The rows of training pages outside the validation split."""
     validation = np.array([page.validation for page in training_pages(data_dir)], bool)
-    keep = ~validation[rows.groups]
-    return Rows(rows.features[keep], rows.labels[keep], rows.weights[keep],
-                rows.groups[keep], rows.pages[keep])
+    return rows.select(~validation[rows.groups])
 
 
 def corpus_training_rows(data_dir: str | Path, progress: bool = True) -> Rows:
@@ -108,7 +107,8 @@ def corpus_training_rows(data_dir: str | Path, progress: bool = True) -> Rows:
     if cache.exists():
         with np.load(cache, allow_pickle=False) as saved:
             return Rows(saved["features"], saved["labels"].astype(object), saved["weights"],
-                        saved["groups"], saved["pages"])
+                        saved["groups"], saved["pages"],
+                        Tokens(saved["token_hashes"], saved["token_rows"]))
     pages = training_pages(data_dir)
     if not pages:
         raise SystemExit(f"{data_dir}: no training pages found (expected */gold.jsonl and */html)")
@@ -116,7 +116,8 @@ def corpus_training_rows(data_dir: str | Path, progress: bool = True) -> Rows:
     cache.parent.mkdir(parents=True, exist_ok=True)
     temporary = cache.with_suffix(".tmp.npz")
     np.savez(temporary, features=rows.features, labels=rows.labels.astype(str),
-             weights=rows.weights, groups=rows.groups, pages=rows.pages)
+             weights=rows.weights, groups=rows.groups, pages=rows.pages,
+             token_hashes=rows.tokens.hashes, token_rows=rows.tokens.rows)
     temporary.replace(cache)
     _remove_stale_caches(cache)
     return rows
@@ -142,6 +143,7 @@ def train(corpus: Rows, hand_labelled: Rows, metadata: dict | None = None,
                                np.ones(len(hand_labelled), bool)])
     return LineModel.fit(rows.features, rows.labels, rows.pages, rows.weights,
                          folds=rows.groups % 2, fit_mask=fit_mask, metadata=metadata,
+                         tokens=rows.tokens, groups=rows.groups,
                          keep_iter=KEEP_ITERATIONS, reason_iter=REASON_ITERATIONS,
                          keep_learning_rate=KEEP_LEARNING_RATE,
                          reason_learning_rate=REASON_LEARNING_RATE)
