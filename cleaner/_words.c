@@ -109,7 +109,53 @@ done:
     return result;
 }
 
+/* find_words(hashes, table, buckets) -> bytes of int64: the index of each hash in the
+   sorted table, or -1. buckets[b] is the first entry of the table whose top 16 bits are
+   >= b (65537 entries), so a look-up compares with the one or two entries of its bucket
+   instead of searching the whole table. */
+static PyObject *find_words(PyObject *self, PyObject *args) {
+    Py_buffer needles, table, buckets;
+    if (!PyArg_ParseTuple(args, "y*y*y*", &needles, &table, &buckets))
+        return NULL;
+    PyObject *result = NULL;
+    Py_ssize_t n = needles.len / 8, size = table.len / 8;
+    if (needles.len % 8 || table.len % 8 || buckets.len != 65537 * 8) {
+        PyErr_SetString(PyExc_ValueError, "find_words: arrays of the wrong size");
+        goto done;
+    }
+    const uint64_t *hash = (const uint64_t *)needles.buf, *words = (const uint64_t *)table.buf;
+    const int64_t *first = (const int64_t *)buckets.buf;
+    for (int b = 0; b <= 65536; b++) {
+        if (first[b] < 0 || first[b] > size || (b && first[b] < first[b - 1])) {
+            PyErr_SetString(PyExc_ValueError, "find_words: buckets out of order or range");
+            goto done;
+        }
+    }
+    result = PyBytes_FromStringAndSize(NULL, n * 8);
+    if (!result)
+        goto done;
+    int64_t *out = (int64_t *)PyBytes_AS_STRING(result);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        uint64_t h = hash[i];
+        int64_t found = -1;
+        for (int64_t j = first[h >> 48], end = first[(h >> 48) + 1]; j < end; j++) {
+            if (words[j] == h) {
+                found = j;
+                break;
+            }
+        }
+        out[i] = found;
+    }
+done:
+    PyBuffer_Release(&needles);
+    PyBuffer_Release(&table);
+    PyBuffer_Release(&buckets);
+    return result;
+}
+
 static PyMethodDef methods[] = {
+    {"find_words", find_words, METH_VARARGS,
+     "Index of each hash in a sorted table of words, or -1 (see the C file)."},
     {"hash_words", hash_words, METH_VARARGS,
      "Hashes of the first words of each line and their line numbers (see the C file)."},
     {NULL, NULL, 0, NULL},

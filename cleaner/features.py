@@ -68,7 +68,7 @@ PROSE_CHARS = 60
 
 
 @functools.cache
-def _class_table() -> tuple[np.ndarray, np.ndarray]:
+def class_table() -> tuple[np.ndarray, np.ndarray]:
     """Class and sentence-terminal flag for every code point of the basic plane."""
     classes = np.zeros(0x10000, dtype=np.uint8)
     mapping = {"Ll": LOWER, "Lu": UPPER, "Lt": UPPER, "Lo": CASELESS, "Lm": CASELESS,
@@ -89,7 +89,7 @@ def _codepoints(text: str) -> np.ndarray:
 
 
 def classify_codes(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    table, terminal_table = _class_table()
+    table, terminal_table = class_table()
     if not len(codes) or int(codes.max()) < 0x10000:  # the basic plane only: one lookup
         return table[codes].astype(np.int64), terminal_table[codes]
     basic = codes < 0x10000

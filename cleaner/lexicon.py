@@ -10,9 +10,10 @@ training pages, so retraining on other data learns other words. Words of a
 language training rarely saw are unknown, which the columns say (missing
 values and the share of known words), rather than guessing.
 
-Words are lower-cased, digits read as 0, and hashed to 64 bits with numpy
-over the whole batch at once, so the table is two numeric arrays in the
-model file and the look-up is one ``searchsorted``.
+Words are lower-cased, digits read as 0, and hashed to 64 bits (in one
+compiled pass over the batch, cleaner/_words.c, or with numpy where it is not
+built: the same hashes), so the table is two numeric arrays in the model file
+and the look-up is one ``searchsorted``.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cleaner.features import DIGIT, WORD_CLASS, _class_table, classify_codes
+from cleaner.features import DIGIT, WORD_CLASS, class_table, classify_codes
 
 try:
     from cleaner import _words
@@ -114,7 +115,7 @@ def line_tokens(lines: list[str]) -> Tokens:
         return Tokens.empty()
     if COMPILED is not None:
         hashes, rows = COMPILED.hash_words(
-            list(lines), _class_table()[0], _lower_table(), LINE_CHARS, WORD_CHARS,
+            list(lines), class_table()[0], _lower_table(), LINE_CHARS, WORD_CHARS,
             WORDS_PER_LINE, int(_MULTIPLIER))
         return Tokens(np.frombuffer(hashes, np.uint64), np.frombuffer(rows, np.int64))
     return numpy_line_tokens(lines)
@@ -179,6 +180,20 @@ class Lexicon:
         self.hashes = np.ascontiguousarray(hashes, np.dtype("<u8").newbyteorder("="))
         self.scores = np.ascontiguousarray(scores, np.dtype("<f4").newbyteorder("="))
 
+    @functools.cached_property
+    def _buckets(self) -> np.ndarray:
+        """For each value of a hash's top 16 bits, the first table entry with it or after."""
+        return np.searchsorted(self.hashes >> np.uint64(48), np.arange(65537, dtype=np.uint64)
+                               ).astype(np.int64)
+
+    def find(self, hashes: np.ndarray) -> np.ndarray:
+        """The table index of each hash, or -1 where the word is unknown."""
+        if COMPILED is not None:
+            return np.frombuffer(COMPILED.find_words(
+                np.ascontiguousarray(hashes, np.uint64), self.hashes, self._buckets), np.int64)
+        at = np.minimum(np.searchsorted(self.hashes, hashes), len(self.hashes) - 1)
+        return np.where(self.hashes[at] == hashes, at, -1)
+
     @classmethod
     def empty(cls) -> Lexicon:
         return cls(np.zeros(0, np.uint64), np.zeros((0, len(LEXICON_CLASSES)), np.float32))
@@ -227,13 +242,15 @@ class Lexicon:
         known = np.zeros(n_rows)
         sums = np.zeros((n_rows, k))
         if len(self.hashes) and len(tokens.hashes):
-            at = np.minimum(np.searchsorted(self.hashes, tokens.hashes), len(self.hashes) - 1)
-            hit = self.hashes[at] == tokens.hashes
+            at = self.find(tokens.hashes)
+            hit = at >= 0
             rows = tokens.rows[hit]
-            known = np.bincount(rows, minlength=n_rows).astype(float)
-            for column in range(k):
-                sums[:, column] = np.bincount(rows, weights=self.scores[at[hit], column],
-                                              minlength=n_rows)
+            if len(rows):
+                # Rows ascend: each line's known words are one run, summed in one call.
+                starts = np.flatnonzero(np.concatenate(([True], rows[1:] != rows[:-1])))
+                lines = rows[starts]
+                sums[lines] = np.add.reduceat(self.scores[at[hit]], starts, axis=0)
+                known[lines] = np.diff(np.append(starts, len(rows)))
         with np.errstate(invalid="ignore", divide="ignore"):
             means = sums / known[:, None]
         means[known == 0] = np.nan

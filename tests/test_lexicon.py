@@ -262,10 +262,37 @@ def test_compiled_words_equal_numpys(seed: int) -> None:
 
 
 def test_compiled_words_refuse_odd_arguments() -> None:
-    from cleaner.features import _class_table
+    from cleaner.features import class_table
 
-    classes, lower = _class_table()[0], lexicon._lower_table()
+    classes, lower = class_table()[0], lexicon._lower_table()
     with pytest.raises(TypeError, match="must be str"):
         lexicon._words.hash_words(["a", 3], classes, lower, 200, 32, 16, 3)
     with pytest.raises(ValueError, match="wrong size"):
         lexicon._words.hash_words(["a"], classes[:10], lower, 200, 32, 16, 3)
+
+
+def test_compiled_look_up_equals_numpys(monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = np.random.default_rng(3)
+    table = np.unique(rng.integers(0, 2**64 - 1, 5000, dtype=np.uint64))
+    # Crowd one bucket (same top 16 bits), and include the extremes.
+    table = np.unique(np.concatenate((table, (table[:50] | np.uint64(0xFFFF << 48)),
+                                      np.array([0, 2**64 - 1], np.uint64))))
+    lexicon_ = Lexicon(table, np.zeros((len(table), len(LEXICON_CLASSES)), np.float32))
+    needles = np.concatenate((table[::3], rng.integers(0, 2**64 - 1, 3000, dtype=np.uint64),
+                              table[-5:]))
+    compiled = lexicon_.find(needles)
+    monkeypatch.setattr(lexicon, "COMPILED", None)
+    numpy = lexicon_.find(needles)
+    np.testing.assert_array_equal(compiled, numpy)
+    assert (compiled >= 0).sum() == len(table[::3]) + 5
+    assert (table[compiled[compiled >= 0]] == needles[compiled >= 0]).all()
+
+
+def test_compiled_look_up_refuses_odd_buckets() -> None:
+    table = np.array([1, 2, 3], np.uint64)
+    buckets = np.zeros(65537, np.int64)
+    with pytest.raises(ValueError, match="wrong size"):
+        lexicon._words.find_words(table, table, buckets[:-1])
+    buckets[5] = 4  # beyond the table
+    with pytest.raises(ValueError, match="out of order or range"):
+        lexicon._words.find_words(table, table, buckets)
