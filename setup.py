@@ -1,10 +1,9 @@
 """The compiled tree walk (cleaner/_treewalk.c) and word hashing (cleaner/_words.c);
 everything else is in pyproject.toml.
 
-optional=True: where no C compiler is at hand, cleaner installs without the extension
-and predicts and hashes words with numpy (the same numbers, text mode about 1.6 times
-slower). -O3:
-some Pythons build extensions with -O2, which makes the walk ~15% slower.
+optional=True: where no C compiler is at hand, cleaner installs without the extensions
+and predicts and hashes words with numpy (the same numbers, text mode about 1.7 times
+slower). -O3: some Pythons build extensions with -O2, which makes the walk ~15% slower.
 """
 
 import sys

@@ -82,7 +82,7 @@ def _cache_key(data_dir: Path) -> str:
 
 
 def _remove_stale_caches(cache: Path) -> None:
-    """Delete this data folder's caches from earlier code or data (1.5 GB each for the
+    """Delete this data folder's caches from earlier code or data (1.8 GB each for the
     shared corpora), which no training reads again."""
     place = cache.name.removeprefix("corpus-rows-").split("-")[0]
     for old in cache.parent.glob(f"corpus-rows-{place}-*.npz"):
