@@ -111,17 +111,18 @@ def mutate_bytes(data: bytes, rng: np.random.Generator) -> bytes:
 def mutate_array(array: np.ndarray, rng: np.random.Generator) -> np.ndarray | None:
     kind = rng.integers(9)
     array = array.copy()
+    flat = array.reshape(-1)  # a view: the word scores are 2-D, the tree arrays 1-D
     if kind == 0 and array.size:  # a few values anywhere in a plausible range, or beyond
         where = rng.integers(0, array.size, rng.integers(1, 6))
         span = max(array.size, 4)
         values = rng.integers(-3, span + 3, len(where))
-        array[where] = values.astype(array.dtype) if array.dtype != bool else values % 2
+        flat[where] = values.astype(array.dtype) if array.dtype != bool else values % 2
     elif kind == 1 and array.size and array.dtype.kind == "f":
         where = rng.integers(0, array.size, rng.integers(1, 6))
-        array[where] = rng.choice([np.nan, np.inf, -np.inf, 1e308, -0.0, 0.0], len(where))
+        flat[where] = rng.choice([np.nan, np.inf, -np.inf, 1e308, -0.0, 0.0], len(where))
     elif kind == 2 and array.size and array.dtype.kind in "iu":
         where = rng.integers(0, array.size, rng.integers(1, 6))
-        array[where] = rng.choice([0, 1, -1, 2**31 - 1, -(2**31)], len(where)).astype(
+        flat[where] = rng.choice([0, 1, -1, 2**31 - 1, -(2**31)], len(where)).astype(
             array.dtype)
     elif kind == 3:
         return array[:rng.integers(0, array.size + 1)]
@@ -134,7 +135,7 @@ def mutate_array(array: np.ndarray, rng: np.random.Generator) -> np.ndarray | No
         return None  # drop the array
     elif kind == 7 and array.size > 1:  # point somewhere in the same tree: cycles, sharing
         i, j = rng.integers(0, array.size, 2)
-        array[i] = array[j]
+        flat[i] = flat[j]
     elif kind == 8:
         return np.concatenate((array, array[:rng.integers(0, 10)]))
     return array
