@@ -12,8 +12,9 @@ values and the share of known words), rather than guessing.
 
 Words are lower-cased, digits read as 0, and hashed to 64 bits (in one
 compiled pass over the batch, cleaner/_words.c, or with numpy where it is not
-built: the same hashes), so the table is two numeric arrays in the model file
-and the look-up is one ``searchsorted``.
+built: the same hashes), so the table is two numeric arrays in the model file;
+a word is looked up among the few table entries that share its hash's top 16
+bits.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cleaner.features import DIGIT, WORD_CLASS, class_table, classify_codes
+from cleaner.features import DIGIT, UPPER, WORD_CLASS, class_table, classify_codes
 
 try:
     from cleaner import _words
@@ -102,11 +103,17 @@ def _mix(x: np.ndarray) -> np.ndarray:
 
 @functools.cache
 def _lower_table() -> np.ndarray:
-    """The lower-case code point of every code point of the basic plane (itself where
-    lower-casing gives more than one character)."""
-    lowered = [chr(code).lower() for code in range(0x10000)]
-    return np.array([ord(low) if len(low) == 1 else code for code, low in enumerate(lowered)],
-                    dtype=np.uint32)
+    """The lower-case code point of every code point of the basic plane that words are
+    made of (itself where lower-casing gives more than one character). Of those, only the
+    upper-case classes (Lu, Lt) have another lower case, so only they are looked up: a
+    millisecond at start-up instead of 50 for all 65,536 (tests/test_lexicon.py checks
+    it against every code point)."""
+    table = np.arange(0x10000, dtype=np.uint32)
+    for code in np.flatnonzero(class_table()[0] == UPPER).tolist():
+        lower = chr(code).lower()
+        if len(lower) == 1:
+            table[code] = ord(lower)
+    return table
 
 
 def line_tokens(lines: list[str]) -> Tokens:

@@ -95,6 +95,13 @@ def make_estimator(max_iter: int, learning_rate: float = 0.1, random_state: int 
     )
 
 
+def _check_columns(features: np.ndarray) -> None:
+    """Callers pass the line features; the model adds its word cues itself."""
+    if features.ndim != 2 or features.shape[1] != len(FEATURE_NAMES):
+        raise ValueError(f"features must have the {len(FEATURE_NAMES)} columns of "
+                         f"FEATURE_NAMES, not shape {features.shape}")
+
+
 def _as_forest(estimator) -> Forest:
     return estimator if isinstance(estimator, Forest) else Forest.from_estimator(estimator)
 
@@ -168,9 +175,7 @@ class LineModel:
         """
         # What save() will need is checked before hours of fitting, not after.
         columns = stage_columns()
-        if features.ndim != 2 or features.shape[1] != len(FEATURE_NAMES):
-            raise ValueError(f"features must have the {len(FEATURE_NAMES)} columns of "
-                             f"FEATURE_NAMES, not shape {features.shape}")
+        _check_columns(features)
         model_file.check_header({"metadata": metadata or {}})
         labels = np.asarray(labels, dtype=object)
         n = len(labels)
@@ -234,9 +239,7 @@ class LineModel:
         lengths = [len(features)] if lengths is None else lengths
         if sum(lengths) != len(features):
             raise ValueError("page lengths must add up to the number of rows")
-        if features.ndim != 2 or features.shape[1] != len(FEATURE_NAMES):
-            raise ValueError(f"features must have the {len(FEATURE_NAMES)} columns of "
-                             f"FEATURE_NAMES, not shape {features.shape}")
+        _check_columns(features)
         cues = self.lexicon.columns(Tokens.empty() if tokens is None else tokens,
                                     len(features), lengths)
         features = np.hstack([features, cues.astype(features.dtype, copy=False)])

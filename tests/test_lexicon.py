@@ -296,3 +296,15 @@ def test_compiled_look_up_refuses_odd_buckets() -> None:
     buckets[5] = 4  # beyond the table
     with pytest.raises(ValueError, match="out of order or range"):
         lexicon._words.find_words(table, table, buckets)
+
+
+def test_the_lower_case_table_lowers_every_word_character() -> None:
+    """Only upper-case classes are looked up when the table is built; every character
+    words are made of must still get what str.lower gives it (when that is one char)."""
+    from cleaner.features import WORD_CLASS, class_table
+
+    table = lexicon._lower_table()
+    word = WORD_CLASS[class_table()[0]]
+    for code in np.flatnonzero(word).tolist():
+        lower = chr(code).lower()
+        assert table[code] == (ord(lower) if len(lower) == 1 else code), hex(code)
