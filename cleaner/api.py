@@ -86,13 +86,16 @@ class Cleaner:
             return results
 
     def clean_many(self, pages: Iterable[PageInput | Page]) -> Iterator[str]:
-        """Clean pages in order; see :meth:`label_many`."""
+        """Clean pages in order; see :meth:`label_many`. The same text as :meth:`clean`,
+        joined straight from the labels (no :class:`Line` per line: a tenth of the time
+        of a text page went to making them)."""
         parsed = (self.page(page) for page in pages)
         pending: list[Page] = []
 
         def flush() -> Iterator[str]:
-            for page, lines in zip(pending, self._label_batch(pending), strict=True):
-                yield self.render(page, lines)
+            for page, (labels, _, owner) in zip(pending, self._labels_batch(pending),
+                                                strict=True):
+                yield self._join(page, [labels[j] for j in owner])
 
         for page in parsed:
             pending.append(page)
@@ -101,7 +104,9 @@ class Cleaner:
                 pending = []
         yield from flush()
 
-    def _label_batch(self, pages: list[Page]) -> list[list[Line]]:
+    def _labels_batch(self, pages: list[Page]) -> list[tuple[list, list, np.ndarray]]:
+        """Per page: the label and probability of each reflowed line, and which reflowed
+        line each of the page's lines belongs to."""
         if not pages:
             return []
         reflowed = [reflow(page) for page in pages]
@@ -112,29 +117,37 @@ class Cleaner:
         labels, probability = self.model.predict(features, lengths, self.body_threshold,
                                                  tokens=tokens)
         results, offset = [], 0
-        for page, (joined, owner), kept, length in zip(pages, reflowed, kept_rows, lengths,
-                                                       strict=True):
+        for (joined, owner), kept, length in zip(reflowed, kept_rows, lengths, strict=True):
             label_of = np.full(len(joined.lines), BLANK, dtype=object)
             probability_of = np.ones(len(joined.lines))
             label_of[kept] = labels[offset:offset + length]
             probability_of[kept] = probability[offset:offset + length]
-            label_list, probability_list = label_of.tolist(), probability_of.tolist()
-            results.append([Line(text, label_list[j], probability_list[j])
-                            for text, j in zip(page.lines, owner, strict=True)])
+            results.append((label_of.tolist(), probability_of.tolist(), owner))
             offset += length
         return results
 
+    def _label_batch(self, pages: list[Page]) -> list[list[Line]]:
+        return [[Line(text, labels[j], probability[j])
+                 for text, j in zip(page.lines, owner, strict=True)]
+                for page, (labels, probability, owner) in zip(pages, self._labels_batch(pages),
+                                                              strict=True)]
+
     def render(self, page: Page, lines: list[Line]) -> str:
         """Join the kept lines; in text pages a blank line between kept lines is kept too."""
+        return self._join(page, [line.label for line in lines], [line.text for line in lines])
+
+    def _join(self, page: Page, labels: list[str], texts: list[str] | None = None) -> str:
+        """render() from the labels of ``texts`` (default: the page's lines)."""
         out: list[str] = []
         gap = False
-        for line in lines:
-            if line.label == BLANK:
+        keep, text_page = self.keep, page.kind == "text"
+        for text, label in zip(page.lines if texts is None else texts, labels, strict=True):
+            if label == BLANK:
                 gap = True
-            elif line.label in self.keep:
-                if gap and out and page.kind == "text":
+            elif label in keep:
+                if gap and out and text_page:
                     out.append("")
-                out.append(line.text)
+                out.append(text)
                 gap = False
             else:
                 gap = False
