@@ -56,8 +56,7 @@ class Cleaner:
 
     def clean(self, page: PageInput | Page) -> str:
         """The kept text of the page: body lines by default."""
-        parsed = self.page(page)
-        return self.render(parsed, self.label(parsed))
+        return next(self.clean_many([page]))
 
     def label_many(self, pages: Iterable[PageInput | Page]) -> Iterator[list[Line]]:
         """Label pages in order, batching lines of several pages per model call."""

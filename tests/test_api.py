@@ -62,16 +62,20 @@ def test_input_format_overrides_detection(tiny_model: LineModel) -> None:
 def test_keep_more_labels(tiny_model: LineModel) -> None:
     everything = Cleaner(tiny_model, keep=[label for label in LABELS if label != BLANK])
     assert everything.clean(TEXT_PAGE) == TEXT_PAGE.rstrip("\n")
-    # clean_many joins straight from the labels: the same text for every choice of labels.
+    # clean_many joins straight from the labels: render's text for every choice of labels.
     pages = [TEXT_PAGE, HTML_PAGE, f"{LONG}\n\nmenu\n\n{LONG}"]
     for keep in ([BODY], ["nav"], [label for label in LABELS if label != BLANK]):
         chosen = Cleaner(tiny_model, keep=keep)
-        assert list(chosen.clean_many(pages)) == [chosen.clean(page) for page in pages]
+        assert list(chosen.clean_many(pages)) == [
+            chosen.render(chosen.page(page), chosen.label(page)) for page in pages]
 
 
 def test_many_pages_in_batches_equal_one_by_one(tiny: Cleaner) -> None:
     pages = [TEXT_PAGE, HTML_PAGE, "", "short", *[f"{LONG} {i}\nmenu" for i in range(70)]]
     assert list(tiny.clean_many(pages)) == [tiny.clean(page) for page in pages]
+    # clean and clean_many join straight from the labels; render joins the Lines.
+    assert [tiny.clean(page) for page in pages] == [
+        tiny.render(tiny.page(page), tiny.label(page)) for page in pages]
     assert list(tiny.label_many(iter(pages))) == [tiny.label(page) for page in pages]
 
 

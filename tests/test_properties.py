@@ -123,4 +123,6 @@ def test_html_label_gives_one_line_per_block(as_html: Cleaner, page: str) -> Non
 @given(pages=st.lists(st.one_of(text_page, html_page), max_size=6))
 def test_many_pages_at_once_match_one_by_one(auto: Cleaner, pages: list[str]) -> None:
     assert list(auto.clean_many(pages)) == [auto.clean(page) for page in pages]
+    assert [auto.clean(page) for page in pages] == [
+        auto.render(auto.page(page), auto.label(page)) for page in pages]
     assert list(auto.label_many(pages)) == [auto.label(page) for page in pages]
