@@ -294,11 +294,18 @@ class _Batch:
         self.page = np.repeat(np.arange(len(lengths)), sizes)
         self.position = np.arange(int(sizes.sum())) - self.starts[self.page]
         self.page_size = sizes[self.page]
+        self._shifts: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._windows: dict[int, tuple[np.ndarray, int]] = {}
 
     def shift(self, values: np.ndarray, offset: int) -> np.ndarray:
         """The value ``offset`` rows away in the same page, NaN past its ends."""
-        inside = (self.position + offset >= 0) & (self.position + offset < self.page_size)
-        source = np.clip(np.arange(len(values)) + offset, 0, max(len(values) - 1, 0))
+        if offset not in self._shifts:  # the same few offsets serve every column
+            inside = (self.position + offset >= 0) & (self.position + offset < self.page_size)
+            source = np.arange(len(self.position)) + offset
+            np.minimum(source, max(len(source) - 1, 0), out=source)
+            np.maximum(source, 0, out=source)
+            self._shifts[offset] = inside, source
+        inside, source = self._shifts[offset]
         return np.where(inside, values[source], np.nan)
 
     def window_mean(self, values: np.ndarray, radius: int) -> np.ndarray:
@@ -309,8 +316,10 @@ class _Batch:
         negative) sum exactly in float64 over a window, so the sums are those of each
         page's own convolution whatever order the additions take.
         """
-        where = np.arange(len(values)) + radius * (self.page + 1)
-        size = len(values) + radius * (len(self.lengths) + 1)
+        if radius not in self._windows:  # the same few radii serve every column
+            self._windows[radius] = (np.arange(len(self.page)) + radius * (self.page + 1),
+                                     len(self.page) + radius * (len(self.lengths) + 1))
+        where, size = self._windows[radius]
         missing = np.isnan(values)
         filled, valid = np.zeros(size), np.zeros(size)
         filled[where] = np.where(missing, 0.0, values)
