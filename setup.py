@@ -2,7 +2,7 @@
 everything else is in pyproject.toml.
 
 optional=True: where no C compiler is at hand, cleaner installs without the extensions
-and predicts and hashes words with numpy (the same numbers, text mode about 1.7 times
+and predicts and hashes words with numpy (the same numbers, text mode about 1.8 times
 slower). -O3: some Pythons build extensions with -O2, which makes the walk ~15% slower.
 """
 

@@ -92,9 +92,8 @@ class Cleaner:
         pending: list[Page] = []
 
         def flush() -> Iterator[str]:
-            for page, (labels, _, owner) in zip(pending, self._labels_batch(pending),
-                                                strict=True):
-                yield self._join(page, [labels[j] for j in owner])
+            for page, (labels, _) in zip(pending, self._labels_batch(pending), strict=True):
+                yield self._join(page, labels.tolist())
 
         for page in parsed:
             pending.append(page)
@@ -103,9 +102,9 @@ class Cleaner:
                 pending = []
         yield from flush()
 
-    def _labels_batch(self, pages: list[Page]) -> list[tuple[list, list, np.ndarray]]:
-        """Per page: the label and probability of each reflowed line, and which reflowed
-        line each of the page's lines belongs to."""
+    def _labels_batch(self, pages: list[Page]) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Per page: the label and the probability of each of its lines (a line joined
+        into a paragraph by reflow gets the paragraph's)."""
         if not pages:
             return []
         reflowed = [reflow(page) for page in pages]
@@ -121,15 +120,15 @@ class Cleaner:
             probability_of = np.ones(len(joined.lines))
             label_of[kept] = labels[offset:offset + length]
             probability_of[kept] = probability[offset:offset + length]
-            results.append((label_of.tolist(), probability_of.tolist(), owner))
+            results.append((label_of[owner], probability_of[owner]))
             offset += length
         return results
 
     def _label_batch(self, pages: list[Page]) -> list[list[Line]]:
-        return [[Line(text, labels[j], probability[j])
-                 for text, j in zip(page.lines, owner, strict=True)]
-                for page, (labels, probability, owner) in zip(pages, self._labels_batch(pages),
-                                                              strict=True)]
+        return [[Line(*line) for line in zip(page.lines, labels.tolist(), probability.tolist(),
+                                             strict=True)]
+                for page, (labels, probability) in zip(pages, self._labels_batch(pages),
+                                                        strict=True)]
 
     def render(self, page: Page, lines: list[Line]) -> str:
         """Join the kept lines; in text pages a blank line between kept lines is kept too."""

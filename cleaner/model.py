@@ -29,6 +29,8 @@ FORMAT = "cleaner-line-model"
 FORMAT_VERSION = 4
 #: The keep model's second class: every label but body.
 DROP = "drop"
+#: The word cues' arrays in a model file (Lexicon.arrays, in the order Lexicon takes them).
+LEXICON_ARRAYS = tuple(f"lexicon.{name}" for name in Lexicon.empty().arrays)
 #: The three stages, in the order they run, as named in a model file.
 STAGES = ("keep", "context", "reason")
 #: Where the shipped model lives: ``cleaner/models`` is a link to ``models/`` in a
@@ -372,12 +374,12 @@ class LineModel:
             except ForestError as error:
                 raise ModelError(f"{stage} stage: {error}") from None
         if any(not name.startswith(tuple(f"{s}." for s in STAGES))
-               and name not in ("lexicon.hashes", "lexicon.scores") for name in arrays):
+               and name not in LEXICON_ARRAYS for name in arrays):
             raise ModelError("unexpected arrays in the model file")
         try:
-            lexicon = Lexicon(arrays["lexicon.hashes"], arrays["lexicon.scores"])
+            lexicon = Lexicon(*(arrays[name] for name in LEXICON_ARRAYS))
         except KeyError:
-            raise ModelError("no word cues (lexicon.hashes, lexicon.scores)") from None
+            raise ModelError(f"no word cues ({', '.join(LEXICON_ARRAYS)})") from None
         except LexiconError as error:
             raise ModelError(f"word cues: {error}") from None
         metadata = header.get("metadata", {})
