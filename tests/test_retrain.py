@@ -13,7 +13,7 @@ from conftest import PAGES
 from cleaner.cli import main
 from cleaner.labels import read_labelled, write_labelled
 from cleaner.model import DEFAULT_MODEL_PATH, LineModel
-from cleaner.training.train import SHIPPED_SEEDS
+from cleaner.training.train import BODY_THRESHOLD, SHIPPED_SEEDS
 
 FAST = ["--keep-iterations", "3", "--reason-iterations", "3"]
 
@@ -46,6 +46,8 @@ def test_prelabel_fix_train_and_use_the_new_model(tiny_model_path: Path, tmp_pat
     model = LineModel.load(model_path)
     assert {Path(p).name for p in model.metadata["labelled"]} == {
         *(p.name for p in seeds), "harbour.labels.tsv", "mandi.labels.tsv"}
+    # a retrained model decides at the threshold chosen for the shipped recipe
+    assert model.body_threshold == model.metadata["body_threshold"] == BODY_THRESHOLD != 0.5
     card = model_path.with_name(model_path.name + ".card.md").read_text(encoding="utf-8")
     assert (f"- Command: `cleaner train --labelled {tmp_path / 'labelled'} -o {model_path} "
             "--keep-iterations 3 --reason-iterations 3`") in card
@@ -121,3 +123,17 @@ def test_a_model_trained_without_validation_shows_no_held_out_figure(
     err = capsys.readouterr().err
     assert "held-out check" not in card and "quick held-out" not in err
     assert "--split validation" in err
+
+
+def test_models_trained_in_code_decide_at_the_shipped_threshold(monkeypatch) -> None:
+    """The leave-one-out report trains with `train()` and no metadata: its models must keep
+    lines from the same p(body) as the shipped one, or the report measures another tool."""
+    from cleaner.training import train as training
+
+    monkeypatch.setattr(training, "KEEP_ITERATIONS", 3)
+    monkeypatch.setattr(training, "REASON_ITERATIONS", 3)
+    hand = training.hand_labelled_training_rows(sorted(SHIPPED_SEEDS.glob("*.labels.tsv")), 0)
+    model = training.train(training.dataset.Rows.empty(), hand)
+    assert model.body_threshold == BODY_THRESHOLD
+    told = training.train(training.dataset.Rows.empty(), hand, metadata={"body_threshold": 0.7})
+    assert told.body_threshold == 0.7
