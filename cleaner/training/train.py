@@ -37,8 +37,9 @@ from cleaner.training.dataset import Rows
 #: the threshold below keeps that line.)
 HAND_LABELLED_WEIGHT = 50.0
 #: p(body) from which a line is kept, written into the model. Chosen on the validation
-#: split (a weight-50 model scored at 0.3 to 0.65): 0.4 gives the best F1 pooled over
-#: text and HTML pages; HTML is flat from 0.35 to 0.5, text gains 0.003 over 0.5.
+#: split (`python -m cleaner.training.thresholds`, a weight-50 model): 0.4 gives the best
+#: F1 pooled over text and HTML pages; HTML is flat from 0.35 to 0.5, text gains 0.003
+#: over 0.5.
 BODY_THRESHOLD = 0.4
 #: Share of corpus rows used for training (a fixed, seeded sample) to keep training short.
 #: Since wcxb and a third text rendering came in (2.9M rows), a 40% sample keeps
