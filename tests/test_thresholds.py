@@ -83,3 +83,13 @@ def test_a_folder_without_validation_pages_is_an_error(tiny_model_path: Path,
     (tmp_path / "data" / "tiny" / "gold.jsonl").write_text("", encoding="utf-8")
     with pytest.raises(SystemExit, match="no validation pages"):
         thresholds.sweep(tmp_path / "data", tiny_model_path, (0.5,), processes=1)
+
+
+def test_a_model_that_saw_the_validation_pages_is_flagged(tiny_model_path: Path, tmp_path: Path,
+                                                          capsys: pytest.CaptureFixture) -> None:
+    _corpus(tmp_path / "data" / "tiny")
+    assert thresholds.main(["--data", str(tmp_path / "data"), "--model", str(tiny_model_path),
+                            "--thresholds", "0.5", "--processes", "1"]) == 0
+    captured = capsys.readouterr()
+    assert "was not trained --without-validation" in captured.err
+    assert "text mode: shingle F1 at each body threshold (best pooled: 0.5)" in captured.out
