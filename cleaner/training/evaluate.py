@@ -51,7 +51,11 @@ CHROME = ("currency", "stock", "related", "app")
 _ENGLISH = frozenset("the of and to in is that for it on was with as by be this are from at "
                      "an have or not but his they which you has were their will".split())
 
-_worker_cleaners: dict[str, Cleaner] = {}
+#: Gold lines whose drop share is reported: (label, the corpora it is counted on, or all).
+WATCHED_CHROME = (("comments", None), ("related", ("l3s-gn1",)))
+
+#: Each worker process's cleaners, one per input format (set by `init_worker`).
+worker_cleaners: dict[str, Cleaner] = {}
 
 
 def is_english(text: str) -> bool:
@@ -60,11 +64,16 @@ def is_english(text: str) -> bool:
     return bool(words) and sum(word in _ENGLISH for word in words) / len(words) >= 0.15
 
 
-def _init_worker(model_path: str) -> None:
+def init_worker(model_path: str) -> None:
     one_thread()  # for the life of the worker process
     model = LineModel.load(model_path)
-    _worker_cleaners["text"] = Cleaner(model, input_format="text")
-    _worker_cleaners["html"] = Cleaner(model, input_format="html")
+    worker_cleaners["text"] = Cleaner(model, input_format="text")
+    worker_cleaners["html"] = Cleaner(model, input_format="html")
+
+
+def watched_name(label: str, corpora: tuple[str, ...] | None) -> str:
+    """How a row of ``WATCHED_CHROME`` is named in reports: ``related (l3s-gn1)``."""
+    return label if corpora is None else f"{label} ({', '.join(corpora)})"
 
 
 def _readability(html: str) -> str | None:
@@ -109,7 +118,7 @@ def predict_page(page: GoldPage) -> tuple[str, dict[str, str], dict[str, list[tu
         extracted = trafilatura.extract(html) or ""
     except Exception:  # trafilatura fails on some pages; that counts as empty output
         extracted = ""
-    text_cleaner, html_cleaner = _worker_cleaners["text"], _worker_cleaners["html"]
+    text_cleaner, html_cleaner = worker_cleaners["text"], worker_cleaners["html"]
     html_page = html_cleaner.page(html)
     html_lines = html_cleaner.label(html_page)
     text_page = text_cleaner.page(text)
@@ -165,7 +174,7 @@ def evaluate_pages(data_dir: str | Path, model_path: str | Path, split: str = "h
     pages = [page for page in read_all(data_dir) if chosen(page)]
     processes = processes or multiprocessing.cpu_count()
     with multiprocessing.get_context("spawn").Pool(
-            processes, initializer=_init_worker, initargs=(str(model_path),)) as pool:
+            processes, initializer=init_worker, initargs=(str(model_path),)) as pool:
         results = pool.map(predict_page, pages, chunksize=4)
     pairs: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
     snippets: dict[str, np.ndarray] = defaultdict(lambda: np.zeros(4))
@@ -206,14 +215,14 @@ def format_chrome_lines(lines: dict[str, list[tuple[str, str, str, bool]]]) -> s
     """How the lines the gold calls comments or related fare, per mode."""
     rows = [f"{'mode':<5} {'gold label':<10} {'lines':>6} {'dropped':>8} {'as that label':>14}"]
     for mode, pairs in lines.items():
-        for label, corpora in (("comments", None), ("related", ("l3s-gn1",))):
+        for label, corpora in WATCHED_CHROME:
             chosen = [(t, p) for corpus, t, p, from_gold in pairs
                       if t == label and from_gold and (corpora is None or corpus in corpora)]
             if not chosen:
                 continue
             dropped = np.mean([p != BODY for _, p in chosen])
             same = np.mean([p == label for _, p in chosen])
-            name = label if corpora is None else f"{label} ({', '.join(corpora)})"
+            name = watched_name(label, corpora)
             rows.append(f"{mode:<5} {name:<10} {len(chosen):>6} {dropped:>8.3f} {same:>14.3f}")
     return "\n".join(rows)
 

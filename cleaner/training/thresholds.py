@@ -17,53 +17,57 @@ import argparse
 import multiprocessing
 import sys
 from collections import defaultdict
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 
-from cleaner.api import Cleaner
 from cleaner.decode import decode_bytes
-from cleaner.labels import BODY
-from cleaner.model import LineModel, one_thread
+from cleaner.labels import BODY, Line
+from cleaner.model import DROP, LineModel
 from cleaner.training.corpus import GoldPage, read_all
-from cleaner.training.evaluate import page_rows, truth_labels
+from cleaner.training.evaluate import (
+    WATCHED_CHROME,
+    init_worker,
+    page_rows,
+    truth_labels,
+    watched_name,
+    worker_cleaners,
+)
 from cleaner.training.metric import Score, score_pages
 from cleaner.training.render import EVAL_RENDERER, RENDERERS
 
 DEFAULT_THRESHOLDS = (0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65)
 MODES = ("text", "html")
-#: Lines whose drop share is reported: (gold label, corpora it is counted on, or all).
-CHROME_ROWS = (("comments", None), ("related", ("l3s-gn1",)))
-
-_worker: dict[str, object] = {}
 
 
-def _init_worker(model_path: str, thresholds: tuple[float, ...]) -> None:
-    one_thread()
-    model = LineModel.load(model_path)
-    _worker.update(thresholds=thresholds,
-                   cleaners={mode: Cleaner(model, input_format=mode) for mode in MODES})
-
-
-def sweep_page(page: GoldPage) -> dict[str, list[tuple[str, list[bool]]]]:
-    """Per mode and threshold: the kept text, and whether each comment or related line
-    (by the gold) was dropped, in the order of ``CHROME_ROWS``."""
+def sweep_page(page: GoldPage, thresholds: tuple[float, ...]
+               ) -> dict[str, list[tuple[str, list[list[bool]]]]]:
+    """Per mode and threshold: the kept text, and whether each watched chrome line (by
+    the gold) was dropped, per row of ``WATCHED_CHROME``. The model runs once per mode: at
+    threshold 0 every line but a blank one is body, with its p(body), and a threshold
+    then drops the lines below it, as `LineModel.predict` would."""
     html = decode_bytes(page.html_bytes())
     sources = {"text": RENDERERS[EVAL_RENDERER](html), "html": html}
-    out: dict[str, list[tuple[str, list[bool]]]] = {}
+    out: dict[str, list[tuple[str, list[list[bool]]]]] = {}
     for mode, source in sources.items():
-        cleaner = _worker["cleaners"][mode]
+        cleaner = worker_cleaners[mode]
         rendered = cleaner.page(source)
         aligned, _ = truth_labels(rendered, page, {})
         watched = [[i for i, label in enumerate(aligned) if label == name
                     and (corpora is None or page.corpus in corpora)]
-                   for name, corpora in CHROME_ROWS]
+                   for name, corpora in WATCHED_CHROME]
+        cleaner.body_threshold = 0.0
+        scored = cleaner.label(rendered)
+        body = np.array([line.label == BODY for line in scored], bool)
+        p_body = np.array([line.probability for line in scored])
         runs = []
-        for threshold in _worker["thresholds"]:
-            cleaner.body_threshold = threshold
-            lines = cleaner.label(rendered)
-            dropped = [[lines[i].label != BODY for i in indices] for indices in watched]
-            runs.append((cleaner.render(rendered, lines), dropped))
+        for threshold in thresholds:
+            dropped = body & (p_body < threshold)
+            lines = [Line(line.text, DROP, line.probability) if drop else line
+                     for line, drop in zip(scored, dropped.tolist(), strict=True)]
+            runs.append((cleaner.render(rendered, lines),
+                         [dropped[indices].tolist() for indices in watched]))
         out[mode] = runs
     return out
 
@@ -79,9 +83,9 @@ def sweep(data_dir: str | Path, model_path: str | Path,
         raise SystemExit(f"{data_dir}: no validation pages found")
     processes = processes or multiprocessing.cpu_count()
     with multiprocessing.get_context("spawn").Pool(
-            processes, initializer=_init_worker,
-            initargs=(str(model_path), tuple(thresholds))) as pool:
-        results = pool.map(sweep_page, pages, chunksize=4)
+            processes, initializer=init_worker, initargs=(str(model_path),)) as pool:
+        results = pool.map(partial(sweep_page, thresholds=tuple(thresholds)), pages,
+                           chunksize=4)
     pairs: dict = defaultdict(lambda: defaultdict(lambda: [[] for _ in thresholds]))
     flags: dict = defaultdict(lambda: defaultdict(lambda: [[] for _ in thresholds]))
     for page, result in zip(pages, results, strict=True):
@@ -89,9 +93,8 @@ def sweep(data_dir: str | Path, model_path: str | Path,
             for t, (output, dropped) in enumerate(runs):
                 for row in ("all", *page_rows(page)):
                     pairs[mode][row][t].append((output, page.body))
-                for (name, corpora), drops in zip(CHROME_ROWS, dropped, strict=True):
-                    label = name if corpora is None else f"{name} ({', '.join(corpora)})"
-                    flags[mode][label][t] += drops
+                for (name, corpora), drops in zip(WATCHED_CHROME, dropped, strict=True):
+                    flags[mode][watched_name(name, corpora)][t] += drops
     scores = {mode: {row: [score_pages(p) for p in per_t] for row, per_t in rows.items()}
               for mode, rows in pairs.items()}
     dropped = {mode: {label: [(float(np.mean(f)) if f else float("nan"), len(f))
