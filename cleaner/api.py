@@ -38,6 +38,7 @@ class Cleaner:
         self.input_format = input_format
         self.limits = limits or Limits()
         self.body_threshold = self.model.body_threshold
+        self.html_body_threshold = self.model.html_body_threshold
 
     def page(self, page: PageInput | Page) -> Page:
         """Turn input into a :class:`Page` the way the CLI reads a file.
@@ -112,7 +113,9 @@ class Cleaner:
         lengths = [len(kept) for kept in kept_rows]
         tokens = line_tokens([joined.lines[i] for (joined, _), kept in
                               zip(reflowed, kept_rows, strict=True) for i in kept])
-        labels, probability = self.model.predict(features, lengths, self.body_threshold,
+        thresholds = np.repeat([self.html_body_threshold if page.kind == "html"
+                                else self.body_threshold for page in pages], lengths)
+        labels, probability = self.model.predict(features, lengths, thresholds,
                                                  tokens=tokens)
         results, offset = [], 0
         for (joined, owner), kept, length in zip(reflowed, kept_rows, lengths, strict=True):

@@ -104,6 +104,13 @@ def _check_columns(features: np.ndarray) -> None:
                          f"FEATURE_NAMES, not shape {features.shape}")
 
 
+def _threshold(name: str, value: object) -> float:
+    if (isinstance(value, bool) or not isinstance(value, (int, float))
+            or not math.isfinite(value) or not 0.0 <= value <= 1.0):
+        raise ModelError(f"{name} must be a number from 0 to 1, not {value!r}")
+    return float(value)
+
+
 def _as_forest(estimator) -> Forest:
     return estimator if isinstance(estimator, Forest) else Forest.from_estimator(estimator)
 
@@ -121,12 +128,15 @@ class LineModel:
     The stages are :class:`~cleaner.forest.Forest` tree arrays; fitted
     scikit-learn estimators passed in are exported to them. A line is body
     when p(body) reaches ``body_threshold`` (by default the metadata's
-    ``body_threshold``, else 0.5).
+    ``body_threshold``, else 0.5); lines of HTML pages use
+    ``html_body_threshold`` (the metadata's, else ``body_threshold``), as the
+    two input formats score differently.
     """
 
     def __init__(self, keep_estimator, context_estimator, reason_estimator,
                  metadata: dict | None = None, body_threshold: float | None = None,
-                 lexicon: Lexicon | None = None) -> None:
+                 lexicon: Lexicon | None = None,
+                 html_body_threshold: float | None = None) -> None:
         self.metadata = dict(metadata or {})
         self.lexicon = Lexicon.empty() if lexicon is None else lexicon
         for estimator in (keep_estimator, context_estimator):
@@ -148,11 +158,10 @@ class LineModel:
         self.labels: list[str] = [BODY, *reasons]
         if body_threshold is None:
             body_threshold = self.metadata.get("body_threshold", 0.5)
-        if (isinstance(body_threshold, bool) or not isinstance(body_threshold, (int, float))
-                or not math.isfinite(body_threshold) or not 0.0 <= body_threshold <= 1.0):
-            raise ModelError(f"body_threshold must be a number from 0 to 1, "
-                             f"not {body_threshold!r}")
-        self.body_threshold = float(body_threshold)
+        self.body_threshold = _threshold("body_threshold", body_threshold)
+        if html_body_threshold is None:
+            html_body_threshold = self.metadata.get("html_body_threshold", self.body_threshold)
+        self.html_body_threshold = _threshold("html_body_threshold", html_body_threshold)
 
     @property
     def stages(self) -> tuple[Forest, Forest, Forest]:
@@ -264,11 +273,11 @@ class LineModel:
         return np.hstack([body, (1.0 - body) * self.reason_estimator.predict_proba(staged)])
 
     def predict(self, features: np.ndarray, lengths: list[int] | None = None,
-                body_threshold: float | None = None,
+                body_threshold: float | np.ndarray | None = None,
                 tokens: Tokens | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Label and its probability per row: body when p(body) reaches the threshold
-        (the model's own by default), else the likeliest reason. Reasons are computed
-        only for dropped rows."""
+        (one for all rows, or one per row; the model's text threshold by default), else
+        the likeliest reason. Reasons are computed only for dropped rows."""
         if body_threshold is None:
             body_threshold = self.body_threshold
         labels = np.full(len(features), BODY, dtype=object)
@@ -289,7 +298,8 @@ class LineModel:
         columns = stage_columns()
         header = {
             "format": FORMAT, "format_version": FORMAT_VERSION, "labels": self.labels,
-            "body_threshold": self.body_threshold, "metadata": self.metadata,
+            "body_threshold": self.body_threshold,
+            "html_body_threshold": self.html_body_threshold, "metadata": self.metadata,
             "stages": {stage: {"classes": forest.classes, "link": forest.link,
                                "feature_names": columns[stage]}
                        for stage, forest in zip(STAGES, self.stages, strict=True)},
@@ -388,7 +398,8 @@ class LineModel:
         threshold = header.get("body_threshold")
         if threshold is None:
             raise ModelError("no body_threshold")
-        model = cls(*forests, metadata, body_threshold=threshold, lexicon=lexicon)
+        model = cls(*forests, metadata, body_threshold=threshold, lexicon=lexicon,
+                    html_body_threshold=header.get("html_body_threshold"))
         if header.get("labels") != model.labels:
             raise ModelError("labels in the header do not match the reason stage's classes")
         return model

@@ -49,6 +49,20 @@ def test_html_page_lines_are_blocks(tiny: Cleaner) -> None:
     assert tiny.clean(HTML_PAGE) == f"{LONG}\n{LONG} Again."
 
 
+def test_text_and_html_pages_are_kept_from_their_own_thresholds(tiny: Cleaner) -> None:
+    """One batch holding both formats: each page's lines are weighed against its format's
+    threshold (a model carries one per format, as the two score differently)."""
+    html_text = f"{LONG}\n{LONG} Again."
+    both = [TEXT_PAGE, HTML_PAGE]
+    tiny.body_threshold, tiny.html_body_threshold = 0.0, 1.0
+    text_out, html_out = tiny.clean_many(both)
+    assert text_out == TEXT_PAGE.strip("\n") and html_out == ""
+    tiny.body_threshold, tiny.html_body_threshold = 1.0, 0.0
+    text_out, html_out = tiny.clean_many(both)
+    assert text_out == "" and html_out == f"Home\n{html_text}\nShare"
+    assert [line.label == BODY for line in tiny.label(HTML_PAGE)] == [True] * 4
+
+
 def test_bytes_are_decoded(tiny: Cleaner) -> None:
     assert tiny.clean(TEXT_PAGE.encode("utf-16")) == tiny.clean(TEXT_PAGE)
     assert tiny.clean(TEXT_PAGE.encode("utf-8")) == tiny.clean(TEXT_PAGE)

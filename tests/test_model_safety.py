@@ -299,6 +299,27 @@ def test_body_threshold_must_be_a_number_from_0_to_1(tiny_model: LineModel, tmp_
     assert "body_threshold" in message
 
 
+@pytest.mark.parametrize("threshold", ["abc", [0.5], True, 1.5, -0.1, {"x": 1}])
+def test_html_body_threshold_must_be_a_number_from_0_to_1(tiny_model: LineModel,
+                                                          tmp_path: Path,
+                                                          threshold: object) -> None:
+    arrays, header = parts_of(tiny_model)
+    header["html_body_threshold"] = threshold
+    message = load_error(write(tmp_path / "m.npz", packed(arrays, header)))
+    assert "html_body_threshold must be a number from 0 to 1" in message
+
+
+def test_a_model_without_an_html_threshold_uses_its_one_threshold_for_html(
+        tiny_model: LineModel, tmp_path: Path) -> None:
+    """Model files written before the two thresholds still load, and decide as before."""
+    arrays, header = parts_of(tiny_model)
+    header["body_threshold"] = 0.3
+    del header["html_body_threshold"]
+    header["metadata"].pop("html_body_threshold", None)
+    model = LineModel.load(write(tmp_path / "m.npz", packed(arrays, header)))
+    assert model.body_threshold == model.html_body_threshold == 0.3
+
+
 @pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity"])
 def test_body_threshold_not_a_number(tiny_model: LineModel, tmp_path: Path,
                                      literal: str) -> None:
@@ -321,8 +342,9 @@ def test_body_threshold_not_a_number(tiny_model: LineModel, tmp_path: Path,
 def test_a_changed_but_valid_threshold_loads(tiny_model: LineModel, tmp_path: Path) -> None:
     arrays, header = parts_of(tiny_model)
     header["body_threshold"] = 0.25
+    header["html_body_threshold"] = 0.65
     model = LineModel.load(write(tmp_path / "m.npz", packed(arrays, header)))
-    assert model.body_threshold == 0.25
+    assert (model.body_threshold, model.html_body_threshold) == (0.25, 0.65)
 
 
 @pytest.mark.parametrize(("key", "value", "reason"), [

@@ -61,7 +61,8 @@ def write_card(path: str | Path, model: LineModel, data_dir: str | Path) -> None
         "out-of-fold while the trees are fitted). Every stage reads, per line, the mean over "
         f"its first {WORDS_PER_LINE} words, the share of its words that are known, and the "
         "same for the lines around it.",
-        f"- A line is body when p(body) >= {model.body_threshold}.",
+        f"- A line is body when p(body) >= {model.body_threshold} on text pages, "
+        f">= {model.html_body_threshold} on HTML pages.",
     ]
     path = Path(path)
     kept = _section(path.read_text(encoding="utf-8"), ABLATION_HEADING) if path.exists() else ""

@@ -57,7 +57,7 @@ def sweep_page(page: GoldPage, thresholds: tuple[float, ...]
         watched = [[i for i, label in enumerate(aligned) if label == name
                     and (corpora is None or page.corpus in corpora)]
                    for name, corpora in WATCHED_CHROME]
-        cleaner.body_threshold = 0.0
+        cleaner.body_threshold = cleaner.html_body_threshold = 0.0
         scored = cleaner.label(rendered)
         body = np.array([line.label == BODY for line in scored], bool)
         p_body = np.array([line.probability for line in scored])
