@@ -67,3 +67,18 @@ def test_ablation_section_is_replaced_and_survives_a_retraining(
     write_card(card, tiny_model, "data")  # a new training: metrics go, the ablation stays
     text = card.read_text(encoding="utf-8")
     assert "second table" in text and METRICS_HEADING not in text
+
+
+def test_seed_report_pools_each_share_over_the_lines_it_counts() -> None:
+    """A page with 14 lines and 4 chrome lines, none dropped, next to one with 100 lines and
+    100 chrome lines all dropped: 100 of 104 chrome lines were dropped, whatever the pages'
+    lengths (weighting by page lines said 0.877)."""
+    from cleaner.labels import Line
+
+    small = evaluate.seed_report(
+        [Line("a", "body")] * 10 + [Line("r", "related")] * 4,
+        [Line("a", "body")] * 10 + [Line("r", "body")] * 4)
+    large = evaluate.seed_report([Line("t", "currency")] * 100, [Line("t", "nav")] * 100)
+    assert (small["chrome_lines"], small["chrome_dropped"]) == (4, 0.0)
+    last = evaluate.format_seed_report({"small": small, "large": large}).splitlines()[-1]
+    assert last.split()[-1] == f"{100 / 104:.3f}" and last.split()[-2] == "1.000"

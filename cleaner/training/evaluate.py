@@ -280,7 +280,8 @@ def seed_report(truth: list[Line], predicted: list[Line]) -> dict[str, float]:
     chrome = [p != BODY for t, p in pairs if t in CHROME]
     return {"lines": len(pairs), "label_accuracy": float(exact), "keep_accuracy": float(keep),
             "body_kept": float(np.mean(body)) if body else 1.0,
-            "chrome_dropped": float(np.mean(chrome)) if chrome else 1.0}
+            "chrome_dropped": float(np.mean(chrome)) if chrome else 1.0,
+            "body_lines": len(body), "chrome_lines": len(chrome)}
 
 
 def leave_one_out(data_dir: str | Path, labelled_dir: str | Path,
@@ -315,11 +316,15 @@ def format_seed_report(results: dict[str, dict[str, float]]) -> str:
                     f"{r['chrome_dropped']:>14.3f}")
     total = sum(r["lines"] for r in results.values())
     if total:
-        def mean(key: str) -> float:
-            return sum(r[key] * r["lines"] for r in results.values()) / total
-        rows.append(f"{'all (line-weighted)':<40} {total:>5} {mean('label_accuracy'):>9.3f} "
-                    f"{mean('keep_accuracy'):>8.3f} {mean('body_kept'):>9.3f} "
-                    f"{mean('chrome_dropped'):>14.3f}")
+        def pooled(key: str, weight: str) -> float:
+            """Over all pages' lines: each share weighted by the lines it counts."""
+            weights = sum(r[weight] for r in results.values())
+            return sum(r[key] * r[weight] for r in results.values()) / weights if weights else 1.0
+        rows.append(f"{'all (pooled over lines)':<40} {total:>5} "
+                    f"{pooled('label_accuracy', 'lines'):>9.3f} "
+                    f"{pooled('keep_accuracy', 'lines'):>8.3f} "
+                    f"{pooled('body_kept', 'body_lines'):>9.3f} "
+                    f"{pooled('chrome_dropped', 'chrome_lines'):>14.3f}")
     return "\n".join(rows)
 
 
