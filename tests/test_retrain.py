@@ -13,7 +13,7 @@ from conftest import PAGES
 from cleaner.cli import main
 from cleaner.labels import read_labelled, write_labelled
 from cleaner.model import DEFAULT_MODEL_PATH, LineModel
-from cleaner.training.train import BODY_THRESHOLD, SHIPPED_SEEDS
+from cleaner.training.train import BODY_THRESHOLD, HTML_BODY_THRESHOLD, SHIPPED_SEEDS
 
 FAST = ["--keep-iterations", "3", "--reason-iterations", "3"]
 
@@ -46,8 +46,10 @@ def test_prelabel_fix_train_and_use_the_new_model(tiny_model_path: Path, tmp_pat
     model = LineModel.load(model_path)
     assert {Path(p).name for p in model.metadata["labelled"]} == {
         *(p.name for p in seeds), "harbour.labels.tsv", "mandi.labels.tsv"}
-    # a retrained model decides at the threshold chosen for the shipped recipe
-    assert model.body_threshold == model.metadata["body_threshold"] == BODY_THRESHOLD != 0.5
+    # a retrained model decides at the thresholds chosen for the shipped recipe, written
+    # into it (not the loader's fallback)
+    assert model.body_threshold == model.metadata["body_threshold"] == BODY_THRESHOLD
+    assert model.html_body_threshold == model.metadata["html_body_threshold"] == HTML_BODY_THRESHOLD
     card = model_path.with_name(model_path.name + ".card.md").read_text(encoding="utf-8")
     assert (f"- Command: `cleaner train --labelled {tmp_path / 'labelled'} -o {model_path} "
             "--keep-iterations 3 --reason-iterations 3`") in card
@@ -134,6 +136,8 @@ def test_models_trained_in_code_decide_at_the_shipped_threshold(monkeypatch) -> 
     monkeypatch.setattr(training, "REASON_ITERATIONS", 3)
     hand = training.hand_labelled_training_rows(sorted(SHIPPED_SEEDS.glob("*.labels.tsv")), 0)
     model = training.train(training.dataset.Rows.empty(), hand)
-    assert model.body_threshold == BODY_THRESHOLD
-    told = training.train(training.dataset.Rows.empty(), hand, metadata={"body_threshold": 0.7})
-    assert told.body_threshold == 0.7
+    assert (model.metadata["body_threshold"], model.metadata["html_body_threshold"]) == (
+        BODY_THRESHOLD, HTML_BODY_THRESHOLD)
+    told = training.train(training.dataset.Rows.empty(), hand,
+                          metadata={"body_threshold": 0.7, "html_body_threshold": 0.2})
+    assert (told.body_threshold, told.html_body_threshold) == (0.7, 0.2)
