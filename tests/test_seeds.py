@@ -76,7 +76,7 @@ def test_cleaned_text_of_the_ticker_page_has_no_ticker(shipped: Cleaner) -> None
     body = [line.text for line in gold if line.label == BODY]
     kept = [line for line in cleaned if line]
     assert [line for line in kept if line in body] == body  # every body line, in order
-    # Besides the body, a model may keep the page's headline (the model shipped before the
-    # 0.4 threshold did, at p(body) 0.53), and nothing else.
+    # Besides the body, a model may keep the page's headline (the weight-100 model shipped
+    # before c38ab57 did, at p(body) 0.53), and nothing else.
     others = {line.label for line in gold if line.text in set(kept) - set(body)}
     assert others <= {"title"}, others
