@@ -82,3 +82,43 @@ def test_seed_report_pools_each_share_over_the_lines_it_counts() -> None:
     assert (small["chrome_lines"], small["chrome_dropped"]) == (4, 0.0)
     last = evaluate.format_seed_report({"small": small, "large": large}).splitlines()[-1]
     assert last.split()[-1] == f"{100 / 104:.3f}" and last.split()[-2] == "1.000"
+
+
+def test_leave_one_out_reads_at_each_threshold_from_p_body() -> None:
+    """Body kept and chrome dropped, pooled over pages, had lines been kept from each
+    threshold: from p(body), without retraining."""
+    import numpy as np
+
+    from cleaner.labels import Line
+
+    def run(labels: list[str], p_body: list[float]) -> evaluate.SeedRun:
+        lines = [Line("x", label) for label in labels]
+        return evaluate.SeedRun(lines, lines, np.array(p_body))
+
+    runs = {"a": run(["body", "body", "related", "blank"], [0.9, 0.45, 0.6, 1.0]),
+            "b": run(["currency", "nav", "body"], [0.1, 0.9, 0.7])}
+    rows = evaluate.format_seed_thresholds(runs, (0.4, 0.5, 0.65)).splitlines()
+    assert "(3 body, 2 chrome lines)" in rows[0]  # nav is not watched chrome, blank is neither
+    assert [row.split() for row in rows[1:]] == [
+        ["0.4", "1.000", "0.500"], ["0.5", "0.667", "0.500"], ["0.65", "0.667", "1.000"]]
+
+
+def test_a_full_eval_writes_the_leave_one_out_and_its_threshold_table_to_the_card(
+        monkeypatch, tmp_path: Path) -> None:
+    import numpy as np
+
+    from cleaner.labels import Line
+
+    lines = [Line("x", "body"), Line("y", "related")]
+    runs = {"seed.labels.tsv": evaluate.SeedRun(lines, lines, np.array([0.8, 0.42]))}
+    monkeypatch.setattr(evaluate, "evaluate_pages", lambda data, model, split: {})
+    monkeypatch.setattr(evaluate, "format_report", lambda result, split: ["held-out table"])
+    monkeypatch.setattr(evaluate, "leave_one_out", lambda data, labelled, sample: runs)
+    card = tmp_path / "MODEL_CARD.md"
+    card.write_text(f"# card\n\n{METRICS_HEADING}\n\nold report\n", encoding="utf-8")
+    assert evaluate.main(["--data", str(tmp_path), "--model", str(tmp_path / "model.npz")]) == 0
+    text = card.read_text(encoding="utf-8")
+    assert "old report" not in text and "held-out table" in text
+    assert "seed.labels.tsv" in text and "had they kept lines from each threshold" in text
+    rows = [line.split() for line in text.splitlines()]
+    assert ["0.4", "1.000", "0.000"] in rows and ["0.45", "1.000", "1.000"] in rows

@@ -27,6 +27,7 @@ import multiprocessing
 import sys
 from collections import Counter, defaultdict
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -47,6 +48,8 @@ SYSTEMS = ("cleaner-text", *(f"cleaner-{name}" for name in UNSEEN_RENDERERS), "c
 SNIPPET_SYSTEMS = ("cleaner-text", "cleaner-html", "trafilatura", "readability")
 #: Labels that must always be dropped on the hand-labelled pages (issue acceptance).
 CHROME = ("currency", "stock", "related", "app")
+#: Body thresholds the validation sweep and the leave-one-out are read at.
+DEFAULT_THRESHOLDS = (0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65)
 #: Frequent English words; a page whose gold has few of them is scored as not English.
 _ENGLISH = frozenset("the of and to in is that for it on was with as by be this are from at "
                      "an have or not but his they which you has were their will".split())
@@ -284,8 +287,16 @@ def seed_report(truth: list[Line], predicted: list[Line]) -> dict[str, float]:
             "body_lines": len(body), "chrome_lines": len(chrome)}
 
 
+class SeedRun(NamedTuple):
+    """A hand-labelled page, its lines as a leave-one-out model labels them, and p(body)
+    of every line (1 for blank ones), to read the run at other thresholds."""
+    truth: list[Line]
+    predicted: list[Line]
+    p_body: np.ndarray
+
+
 def leave_one_out(data_dir: str | Path, labelled_dir: str | Path,
-                  corpus_sample: float | None = None) -> dict[str, dict[str, float]]:
+                  corpus_sample: float | None = None) -> dict[str, SeedRun]:
     """Each hand-labelled page predicted by a model trained on everything but that page
     (on a smaller share of the corpus rows than ``make train`` when ``corpus_sample``
     says so, to keep the five trainings short)."""
@@ -301,10 +312,30 @@ def leave_one_out(data_dir: str | Path, labelled_dir: str | Path,
                       corpus_sample=corpus_sample)
         truth = dataset.hand_labelled_pages([held])[0]
         # The lines themselves, not their join: a join and split would drop trailing blanks.
-        predicted = Cleaner(model).label(Page([t.text for t in truth], "text"))
-        results[held.name] = seed_report(truth, predicted)
-        print(f"  {held.name}: {results[held.name]}", file=sys.stderr)
+        page = Page([t.text for t in truth], "text")
+        cleaner = Cleaner(model)
+        predicted = cleaner.label(page)
+        cleaner.body_threshold = 0.0  # every line body, with its p(body)
+        p_body = np.array([line.probability for line in cleaner.label(page)])
+        results[held.name] = SeedRun(truth, predicted, p_body)
+        print(f"  {held.name}: {seed_report(truth, predicted)}", file=sys.stderr)
     return results
+
+
+def format_seed_thresholds(runs: dict[str, SeedRun],
+                           thresholds: tuple[float, ...] = DEFAULT_THRESHOLDS) -> str:
+    """Body lines kept and chrome lines dropped over all pages had the models kept lines
+    from each threshold: how a threshold choice reads on the hand-labelled pages."""
+    labels = np.concatenate([[t.label for t in run.truth] for run in runs.values()])
+    p_body = np.concatenate([run.p_body for run in runs.values()])
+    body, chrome = labels == BODY, np.isin(labels, CHROME)
+    rows = [f"{'threshold':<10} {'body kept':>9} {'chrome dropped':>14}   "
+            f"({body.sum()} body, {chrome.sum()} chrome lines)"]
+    for threshold in thresholds:
+        kept = p_body >= threshold
+        rows.append(f"{threshold:<10} {kept[body].mean() if body.any() else 1.0:>9.3f} "
+                    f"{(~kept[chrome]).mean() if chrome.any() else 1.0:>14.3f}")
+    return "\n".join(rows)
 
 
 def format_seed_report(results: dict[str, dict[str, float]]) -> str:
@@ -358,10 +389,14 @@ def main(argv: list[str] | None = None, prog: str = "python -m cleaner.training.
     if not args.skip_loo:
         sample = "" if args.loo_sample is None else \
             f" (fitted on a {args.loo_sample:.0%} sample of the corpus rows)"
+        runs = leave_one_out(args.data, args.labelled, args.loo_sample)
         report += ["", "Hand-labelled pages, each predicted by a model trained without "
                    f"it{sample}:",
-                   format_seed_report(leave_one_out(args.data, args.labelled, args.loo_sample))]
-        print("\n".join(report[-2:]))
+                   format_seed_report({name: seed_report(run.truth, run.predicted)
+                                       for name, run in runs.items()}),
+                   "", "The same models, had they kept lines from each threshold (text "
+                   "pages):", format_seed_thresholds(runs)]
+        print("\n".join(report[-5:]))
     card = Path(args.card) if args.card else Path(args.model).with_name("MODEL_CARD.md")
     if card.exists() and args.skip_loo:  # the card keeps its last full `make eval` report
         print(f"{card} left as it is: --skip-loo gives part of the report", file=sys.stderr)

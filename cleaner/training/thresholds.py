@@ -27,6 +27,7 @@ from cleaner.labels import BODY, Line
 from cleaner.model import DROP, LineModel
 from cleaner.training.corpus import GoldPage, read_all
 from cleaner.training.evaluate import (
+    DEFAULT_THRESHOLDS,
     WATCHED_CHROME,
     init_worker,
     page_rows,
@@ -37,7 +38,6 @@ from cleaner.training.evaluate import (
 from cleaner.training.metric import Score, score_pages
 from cleaner.training.render import EVAL_RENDERER, RENDERERS
 
-DEFAULT_THRESHOLDS = (0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65)
 MODES = ("text", "html")
 
 
