@@ -390,13 +390,14 @@ def main(argv: list[str] | None = None, prog: str = "python -m cleaner.training.
         sample = "" if args.loo_sample is None else \
             f" (fitted on a {args.loo_sample:.0%} sample of the corpus rows)"
         runs = leave_one_out(args.data, args.labelled, args.loo_sample)
-        report += ["", "Hand-labelled pages, each predicted by a model trained without "
-                   f"it{sample}:",
-                   format_seed_report({name: seed_report(run.truth, run.predicted)
-                                       for name, run in runs.items()}),
-                   "", "The same models, had they kept lines from each threshold (text "
-                   "pages):", format_seed_thresholds(runs)]
-        print("\n".join(report[-5:]))
+        seeds = ["", "Hand-labelled pages, each predicted by a model trained without "
+                 f"it{sample}:",
+                 format_seed_report({name: seed_report(run.truth, run.predicted)
+                                     for name, run in runs.items()}),
+                 "", "The same models, had they kept lines from each threshold (text "
+                 "pages):", format_seed_thresholds(runs)]
+        report += seeds
+        print("\n".join(seeds))
     card = Path(args.card) if args.card else Path(args.model).with_name("MODEL_CARD.md")
     if card.exists() and args.skip_loo:  # the card keeps its last full `make eval` report
         print(f"{card} left as it is: --skip-loo gives part of the report", file=sys.stderr)
