@@ -92,8 +92,12 @@ class Cleaner:
         parsed = (self.page(page) for page in pages)
         pending: list[Page] = []
 
+        # Which kind of chrome a dropped line is matters only when some kind is kept.
+        reasons = not self.keep <= {BODY, BLANK}
+
         def flush() -> Iterator[str]:
-            for page, (labels, _) in zip(pending, self._labels_batch(pending), strict=True):
+            for page, (labels, _) in zip(pending, self._labels_batch(pending, reasons),
+                                         strict=True):
                 yield self._join(page, labels.tolist())
 
         for page in parsed:
@@ -103,9 +107,11 @@ class Cleaner:
                 pending = []
         yield from flush()
 
-    def _labels_batch(self, pages: list[Page]) -> list[tuple[np.ndarray, np.ndarray]]:
+    def _labels_batch(self, pages: list[Page], reasons: bool = True
+                      ) -> list[tuple[np.ndarray, np.ndarray]]:
         """Per page: the label and the probability of each of its lines (a line joined
-        into a paragraph by reflow gets the paragraph's)."""
+        into a paragraph by reflow gets the paragraph's); dropped lines are ``drop``
+        without ``reasons``."""
         if not pages:
             return []
         reflowed = [reflow(page) for page in pages]
@@ -116,7 +122,7 @@ class Cleaner:
         thresholds = np.repeat([self.html_body_threshold if page.kind == "html"
                                 else self.body_threshold for page in pages], lengths)
         labels, probability = self.model.predict(features, lengths, thresholds,
-                                                 tokens=tokens)
+                                                 tokens=tokens, reasons=reasons)
         results, offset = [], 0
         for (joined, owner), kept, length in zip(reflowed, kept_rows, lengths, strict=True):
             label_of = np.full(len(joined.lines), BLANK, dtype=object)

@@ -274,10 +274,14 @@ class LineModel:
 
     def predict(self, features: np.ndarray, lengths: list[int] | None = None,
                 body_threshold: float | np.ndarray | None = None,
-                tokens: Tokens | None = None) -> tuple[np.ndarray, np.ndarray]:
+                tokens: Tokens | None = None, reasons: bool = True
+                ) -> tuple[np.ndarray, np.ndarray]:
         """Label and its probability per row: body when p(body) reaches the threshold
         (one for all rows, or one per row; the model's text threshold by default), else
-        the likeliest reason. Reasons are computed only for dropped rows."""
+        the likeliest reason. Reasons are computed only for dropped rows, and not at all
+        with ``reasons=False`` (dropped rows are then ``drop``, with 1 - p(body)): the
+        reason model walks more trees than the keep stages, and a caller that keeps only
+        body lines does not read its answer."""
         if body_threshold is None:
             body_threshold = self.body_threshold
         labels = np.full(len(features), BODY, dtype=object)
@@ -286,11 +290,14 @@ class LineModel:
         body, staged = self._body_and_staged(features, lengths, tokens)
         probability = body.copy()
         dropped = body < body_threshold
-        if dropped.any():
-            reasons = self.reason_estimator.predict_proba(staged[dropped])
-            best = reasons.argmax(axis=1)
+        if dropped.any() and not reasons:
+            labels[dropped] = DROP
+            probability[dropped] = 1.0 - body[dropped]
+        elif dropped.any():
+            odds = self.reason_estimator.predict_proba(staged[dropped])
+            best = odds.argmax(axis=1)
             labels[dropped] = np.asarray(self.labels[1:], dtype=object)[best]
-            probability[dropped] = (1.0 - body[dropped]) * reasons[np.arange(len(best)), best]
+            probability[dropped] = (1.0 - body[dropped]) * odds[np.arange(len(best)), best]
         return labels, probability
 
     def to_bytes(self) -> bytes:

@@ -141,3 +141,38 @@ def test_label_each_isolates_the_page_that_fails(tiny: Cleaner,
     assert [line.text for line in first] == ["A first page."]
     assert isinstance(second, RuntimeError)
     assert [line.text for line in third] == ["A third page."]
+
+
+@pytest.mark.parametrize("keep", [(BODY,), (BODY, "title", "meta")])
+def test_clean_asks_for_reasons_only_when_a_kind_of_chrome_is_kept(
+        keep: tuple[str, ...], monkeypatch: pytest.MonkeyPatch) -> None:
+    # Body-only cleaning skips the reason model (it walks more trees than the keep
+    # stages); the text must be the same as from the labels, reasons or not.
+    seeds = sorted((Path(cleaner.__file__).parent / "seeds").glob("*.txt"))
+    pages = [p.read_text(encoding="utf-8") for p in [*sorted(PAGES.glob("*.*")), *seeds]
+             if p.is_file()]
+    shipped = Cleaner(keep=keep)
+    expected = [shipped.render(shipped.page(p), shipped.label(p)) for p in pages]
+    assert any(expected) and any(e != p for e, p in zip(expected, pages, strict=True))
+    calls = []
+    reason = shipped.model.reason_estimator
+    original = reason.predict_proba
+    monkeypatch.setattr(reason, "predict_proba", lambda x: calls.append(len(x)) or original(x))
+    assert list(shipped.clean_many(pages)) == expected
+    assert [shipped.clean(p) for p in pages] == expected
+    assert bool(calls) == (keep != (BODY,))
+
+
+def test_predict_without_reasons_labels_dropped_rows_drop(tiny_model: LineModel) -> None:
+    from cleaner.features import pages_features
+    from cleaner.page import Page
+
+    page = Page(TEXT_PAGE.split("\n"), "text")
+    features, _ = pages_features([page])
+    with_reasons = tiny_model.predict(features)
+    without = tiny_model.predict(features, reasons=False)
+    body = with_reasons[0] == BODY
+    assert body.any() and (~body).any()
+    assert list(without[0][body]) == list(with_reasons[0][body])
+    assert set(without[0][~body]) == {"drop"}
+    assert (without[1][body] == with_reasons[1][body]).all()
