@@ -88,11 +88,17 @@ def _fit(estimator, x: np.ndarray, y: np.ndarray, weights: np.ndarray):
     return estimator.fit(x, y, sample_weight=weights)
 
 
+#: Leaves per tree. 63 (was 31) with a 50% row sample beat 31 leaves at 40% on the
+#: validation split by the rule in the model card; deeper trees cost a little speed.
+MAX_LEAF_NODES = 63
+
+
 def make_estimator(max_iter: int, learning_rate: float = 0.1, random_state: int = 0):
     from sklearn.ensemble import HistGradientBoostingClassifier
 
     return HistGradientBoostingClassifier(
-        learning_rate=learning_rate, max_iter=max_iter, max_leaf_nodes=31, min_samples_leaf=40,
+        learning_rate=learning_rate, max_iter=max_iter, max_leaf_nodes=MAX_LEAF_NODES,
+        min_samples_leaf=40,
         l2_regularization=1.0, early_stopping=False, random_state=random_state,
     )
 

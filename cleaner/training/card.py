@@ -50,8 +50,10 @@ def write_card(path: str | Path, model: LineModel, data_dir: str | Path) -> None
         "## Model",
         "",
         "- Keep model: gradient-boosted trees (body vs drop), "
-        f"{meta.get('keep_iterations')} rounds, "
-        "in two stages: the second also reads the first stage's p(body) of the neighbouring "
+        f"{meta.get('keep_iterations')} rounds"
+        + (f" of trees of up to {meta['max_leaf_nodes']} leaves" if "max_leaf_nodes" in meta
+           else "")
+        + ", in two stages: the second also reads the first stage's p(body) of the neighbouring "
         "lines and of the whole page (out-of-fold during training).",
         f"- Reason model: gradient-boosted trees over the dropped labels, "
         f"{meta.get('reason_iterations')} rounds.",
