@@ -296,14 +296,16 @@ class LineModel:
         body, staged = self._body_and_staged(features, lengths, tokens)
         probability = body.copy()
         dropped = body < body_threshold
-        if dropped.any() and not reasons:
+        if not dropped.any():
+            return labels, probability
+        if not reasons:
             labels[dropped] = DROP
             probability[dropped] = 1.0 - body[dropped]
-        elif dropped.any():
-            odds = self.reason_estimator.predict_proba(staged[dropped])
-            best = odds.argmax(axis=1)
-            labels[dropped] = np.asarray(self.labels[1:], dtype=object)[best]
-            probability[dropped] = (1.0 - body[dropped]) * odds[np.arange(len(best)), best]
+            return labels, probability
+        odds = self.reason_estimator.predict_proba(staged[dropped])
+        best = odds.argmax(axis=1)
+        labels[dropped] = np.asarray(self.labels[1:], dtype=object)[best]
+        probability[dropped] = (1.0 - body[dropped]) * odds[np.arange(len(best)), best]
         return labels, probability
 
     def to_bytes(self) -> bytes:
