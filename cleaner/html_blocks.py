@@ -229,11 +229,13 @@ def is_hidden(element: etree._Element) -> bool:
 def html_to_blocks(html: str) -> tuple[list[str], np.ndarray]:
     """Text blocks of a page, in document order, with a structure-feature row each.
 
-    Text the page hides is not page text, unless no paragraph is visible:
-    then scripts reveal the text, and all of it is kept. A page that yields no block
-    at all is parsed once more without its first <html> and <title> start tags,
-    which recovers pages whose damaged head swallowed the document (seen in
-    real scrape dumps).
+    Text the page hides is not page text, nor is what it shows only without scripts
+    (``<noscript>``), unless no paragraph is visible: then scripts reveal the hidden
+    text, or the page is one (a Discourse forum, say) that serves its whole text to
+    readers without scripts inside ``<noscript>``, and all of it is kept. A page that
+    yields no block at all is parsed once more without its first <html> and <title>
+    start tags, which recovers pages whose damaged head swallowed the document (seen
+    in real scrape dumps).
     """
     lines, structure = _blocks(html)
     if not lines:
@@ -248,7 +250,7 @@ def html_to_blocks(html: str) -> tuple[list[str], np.ndarray]:
     return lines, structure
 
 
-def _blocks(html: str, skip_hidden: bool = True) -> tuple[list[str], np.ndarray]:
+def _blocks(html: str, reveal: bool = False) -> tuple[list[str], np.ndarray]:
     root = parse_html(html)
     collector = _BlockCollector()
     if root is None:
@@ -276,6 +278,7 @@ def _blocks(html: str, skip_hidden: bool = True) -> tuple[list[str], np.ndarray]
                *path_counts, *hint_counts, *roles]
         return row, (tuple(block_ids), "/".join(block_names[-3:]))
 
+    skip_tags = SKIP_TAGS - {"noscript"} if reveal else SKIP_TAGS
     saw_hidden = False
     flush, add = collector.flush, collector.add
     walker = etree.iterwalk(root, events=("start", "end"))
@@ -301,9 +304,10 @@ def _blocks(html: str, skip_hidden: bool = True) -> tuple[list[str], np.ndarray]
         tag = tag.lower() if isinstance(tag, str) else ""
         # Nearly half the elements have no attribute: no hint, role or hiding to read.
         attributes = bool(element.attrib)
-        hidden = attributes and skip_hidden and tag not in ("html", "body") and is_hidden(element)
-        if tag in SKIP_TAGS or hidden:
-            saw_hidden |= hidden
+        hidden = (attributes and not reveal and tag not in ("html", "body")
+                  and is_hidden(element))
+        if tag in skip_tags or hidden:
+            saw_hidden |= hidden or tag == "noscript"
             walker.skip_subtree()
             stack.append(_SKIPPED_ENTRY)
             continue
@@ -331,7 +335,7 @@ def _blocks(html: str, skip_hidden: bool = True) -> tuple[list[str], np.ndarray]
             add(text, path_counts[0] > 0, context)  # [0]: inside <a>
     flush()
     if saw_hidden and not any(len(line) >= _PARAGRAPH_CHARS for line in collector.lines):
-        return _blocks(html, skip_hidden=False)
+        return _blocks(html, reveal=True)
     if not collector.rows:
         return [], np.zeros((0, len(STRUCTURE_FEATURES)), dtype=np.float32)
     structure = np.zeros((len(collector.rows), len(STRUCTURE_FEATURES)), dtype=np.float32)

@@ -47,6 +47,19 @@ def test_blocks_keep_hidden_text_when_no_paragraph_is_visible() -> None:
     assert render_blocks(page).split("\n") == ["Menu", ARTICLE[3:-4].strip()]
 
 
+def test_blocks_read_noscript_when_no_paragraph_is_visible() -> None:
+    # Discourse forums serve their whole thread inside <noscript> to readers without scripts.
+    page = (f"<html><body><div id='app'>Loading</div><noscript><div>{ARTICLE}</div>"
+            "</noscript></body></html>")
+    assert render_blocks(page).split("\n") == ["Loading", ARTICLE[3:-4].strip()]
+
+
+def test_blocks_leave_out_noscript_beside_a_visible_paragraph() -> None:
+    page = (f"<html><body>{ARTICLE}<noscript><p>Please enable JavaScript</p></noscript>"
+            "</body></html>")
+    assert render_blocks(page) == ARTICLE[3:-4].strip()
+
+
 def test_a_hidden_body_element_does_not_hide_the_page() -> None:
     page = f"<html style='display:none'><body hidden>{ARTICLE}</body></html>"
     assert render_blocks(page) == ARTICLE[3:-4].strip()
