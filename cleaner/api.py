@@ -17,7 +17,7 @@ import numpy as np
 from cleaner.features import pages_features
 from cleaner.labels import BLANK, BODY, Line
 from cleaner.lexicon import line_tokens
-from cleaner.model import LineModel
+from cleaner.model import EMPTY_PAGE_MARGIN, LineModel
 from cleaner.page import InputFormat, Page
 from cleaner.reader import Limits, read_page
 from cleaner.reflow import reflow
@@ -39,6 +39,9 @@ class Cleaner:
         self.limits = limits or Limits()
         self.body_threshold = self.model.body_threshold
         self.html_body_threshold = self.model.html_body_threshold
+        #: A page no line of which reaches its threshold keeps the lines within this much
+        #: of its best p(body); None lets such a page come out empty.
+        self.empty_page_margin: float | None = EMPTY_PAGE_MARGIN
 
     def page(self, page: PageInput | Page) -> Page:
         """Turn input into a :class:`Page` the way the CLI reads a file.
@@ -122,7 +125,8 @@ class Cleaner:
         thresholds = np.repeat([self.html_body_threshold if page.kind == "html"
                                 else self.body_threshold for page in pages], lengths)
         labels, probability = self.model.predict(features, lengths, thresholds,
-                                                 tokens=tokens, reasons=reasons)
+                                                 tokens=tokens, reasons=reasons,
+                                                 empty_page_margin=self.empty_page_margin)
         results, offset = [], 0
         for (joined, owner), kept, length in zip(reflowed, kept_rows, lengths, strict=True):
             label_of = np.full(len(joined.lines), BLANK, dtype=object)

@@ -31,6 +31,11 @@ FORMAT_VERSION = 4
 DROP = "drop"
 #: The word cues' arrays in a model file (Lexicon.arrays, in the order Lexicon takes them).
 LEXICON_ARRAYS = tuple(f"lexicon.{name}" for name in Lexicon.empty().arrays)
+#: A page none of whose lines reaches the body threshold keeps the lines within this
+#: much of its best p(body) (and at least half the threshold) instead of coming out
+#: empty: on the validation split such a page was far likelier a short or unusual
+#: article the model doubted than a page without one (see the model card).
+EMPTY_PAGE_MARGIN = 0.2
 #: The three stages, in the order they run, as named in a model file.
 STAGES = ("keep", "context", "reason")
 #: Where the shipped model lives: ``cleaner/models`` is a link to ``models/`` in a
@@ -115,6 +120,23 @@ def _threshold(name: str, value: object) -> float:
             or not math.isfinite(value) or not 0.0 <= value <= 1.0):
         raise ModelError(f"{name} must be a number from 0 to 1, not {value!r}")
     return float(value)
+
+
+def page_thresholds(p_body: np.ndarray, thresholds: float | np.ndarray,
+                    lengths: list[int] | np.ndarray,
+                    margin: float = EMPTY_PAGE_MARGIN) -> np.ndarray:
+    """The threshold per row: ``thresholds`` (one, or one per row), lowered on a page
+    none of whose rows reaches it to ``margin`` below the page's best p(body), so that
+    the page keeps its likeliest lines rather than nothing; but never below half of
+    itself, so that a page of nothing but chrome still comes out empty."""
+    thresholds = np.broadcast_to(np.asarray(thresholds, dtype=float), p_body.shape)
+    lengths = np.asarray(lengths, dtype=np.int64)
+    if not len(p_body):
+        return thresholds.copy()
+    pages = lengths[lengths > 0]
+    starts = np.concatenate(([0], np.cumsum(pages)[:-1]))
+    best = np.repeat(np.maximum.reduceat(p_body, starts), pages)
+    return np.where(best < thresholds, np.maximum(best - margin, thresholds / 2), thresholds)
 
 
 def _as_forest(estimator) -> Forest:
@@ -280,21 +302,26 @@ class LineModel:
 
     def predict(self, features: np.ndarray, lengths: list[int] | None = None,
                 body_threshold: float | np.ndarray | None = None,
-                tokens: Tokens | None = None, reasons: bool = True
+                tokens: Tokens | None = None, reasons: bool = True,
+                empty_page_margin: float | None = EMPTY_PAGE_MARGIN
                 ) -> tuple[np.ndarray, np.ndarray]:
         """Label and its probability per row: body when p(body) reaches the threshold
-        (one for all rows, or one per row; the model's text threshold by default), else
-        the likeliest reason. Reasons are computed only for dropped rows, and not at all
-        with ``reasons=False`` (dropped rows are then ``drop``, with 1 - p(body)): the
-        reason model walks more trees than the keep stages, and a caller that keeps only
-        body lines does not read its answer."""
+        (one for all rows, or one per row; the model's text threshold by default; on a
+        page where no row reaches it, `page_thresholds` with ``empty_page_margin``, unless
+        that is None), else the likeliest reason. Reasons are computed only for dropped
+        rows, and not at all with ``reasons=False`` (dropped rows are then ``drop``, with
+        1 - p(body)): the reason model walks more trees than the keep stages, and a
+        caller that keeps only body lines does not read its answer."""
         if body_threshold is None:
             body_threshold = self.body_threshold
         labels = np.full(len(features), BODY, dtype=object)
         if len(features) == 0:
             return labels, np.ones(0)
+        lengths = [len(features)] if lengths is None else lengths
         body, staged = self._body_and_staged(features, lengths, tokens)
         probability = body.copy()
+        if empty_page_margin is not None:
+            body_threshold = page_thresholds(body, body_threshold, lengths, empty_page_margin)
         dropped = body < body_threshold
         if not dropped.any():
             return labels, probability

@@ -9,6 +9,7 @@ import pytest
 import cleaner
 from cleaner import Cleaner, Line, LineModel, ModelError
 from cleaner.labels import BLANK, BODY, LABELS
+from cleaner.model import EMPTY_PAGE_MARGIN
 
 PAGES = Path(__file__).resolve().parent / "fixtures" / "pages"
 LONG = "This sentence is long enough to count as article body text for the tiny model."
@@ -49,18 +50,53 @@ def test_html_page_lines_are_blocks(tiny: Cleaner) -> None:
     assert tiny.clean(HTML_PAGE) == f"{LONG}\n{LONG} Again."
 
 
+def _between(cleaner: Cleaner, page: str) -> tuple[float, list[bool]]:
+    """A threshold between the page's least and likeliest body line at threshold 0, and
+    which lines reach it."""
+    saved = cleaner.body_threshold, cleaner.html_body_threshold
+    cleaner.body_threshold = cleaner.html_body_threshold = 0.0
+    p = [line.probability for line in cleaner.label(page) if line.label != BLANK]
+    cleaner.body_threshold, cleaner.html_body_threshold = saved
+    assert max(p) - min(p) > 0.1, "the tiny model must tell these lines apart"
+    threshold = (max(p) + min(p)) / 2
+    return threshold, [value >= threshold for value in p]
+
+
 def test_text_and_html_pages_are_kept_from_their_own_thresholds(tiny: Cleaner) -> None:
     """One batch holding both formats: each page's lines are weighed against its format's
     threshold (a model carries one per format, as the two score differently)."""
-    html_text = f"{LONG}\n{LONG} Again."
     both = [TEXT_PAGE, HTML_PAGE]
-    tiny.body_threshold, tiny.html_body_threshold = 0.0, 1.0
+    html_lines = ["Home", LONG, f"{LONG} Again.", "Share"]
+    text_lines = [line for line in TEXT_PAGE.split("\n") if line.strip()]
+    html_threshold, html_kept = _between(tiny, HTML_PAGE)
+    tiny.body_threshold, tiny.html_body_threshold = 0.0, html_threshold
     text_out, html_out = tiny.clean_many(both)
-    assert text_out == TEXT_PAGE.strip("\n") and html_out == ""
-    tiny.body_threshold, tiny.html_body_threshold = 1.0, 0.0
+    assert text_out == TEXT_PAGE.strip("\n")
+    assert html_out == "\n".join(t for t, k in zip(html_lines, html_kept, strict=True) if k)
+    text_threshold, text_kept = _between(tiny, TEXT_PAGE)
+    tiny.body_threshold, tiny.html_body_threshold = text_threshold, 0.0
     text_out, html_out = tiny.clean_many(both)
-    assert text_out == "" and html_out == f"Home\n{html_text}\nShare"
-    assert [line.label == BODY for line in tiny.label(HTML_PAGE)] == [True] * 4
+    assert html_out == "\n".join(html_lines)
+    assert [t for t in text_lines if t in text_out.split("\n")] == [
+        t for t, k in zip(text_lines, text_kept, strict=True) if k]
+
+
+def test_a_page_none_of_whose_lines_reaches_the_threshold_keeps_its_likeliest(
+        tiny: Cleaner) -> None:
+    """Rather than nothing, such a page keeps the lines within EMPTY_PAGE_MARGIN of its
+    best p(body): labelled body, with their p(body) below the threshold."""
+    tiny.body_threshold = 0.0
+    p = {line.text: line.probability for line in tiny.label(TEXT_PAGE) if line.text}
+    best = max(p.values())
+    tiny.body_threshold = best + 0.01
+    kept = {line.text: line.probability for line in tiny.label(TEXT_PAGE)
+            if line.label == BODY}
+    assert kept and kept == {t: v for t, v in p.items() if v >= best - EMPTY_PAGE_MARGIN}
+    assert all(v < tiny.body_threshold for v in kept.values())
+    assert set(tiny.clean(TEXT_PAGE).split("\n")) - {""} == set(kept)
+    tiny.empty_page_margin = None  # a caller may want such a page empty
+    assert tiny.clean(TEXT_PAGE) == ""
+    assert all(line.label != BODY for line in tiny.label(TEXT_PAGE))
 
 
 def test_bytes_are_decoded(tiny: Cleaner) -> None:

@@ -35,6 +35,7 @@ from cleaner.model import (
     ModelError,
     default_model_path,
     page_lengths,
+    page_thresholds,
 )
 from cleaner.page import make_page
 
@@ -409,9 +410,14 @@ def test_predict_is_body_exactly_when_p_body_reaches_the_threshold(
         any_model: LineModel, rows: tuple[np.ndarray, list[int]], threshold: float) -> None:
     features, lengths = rows
     proba = any_model.predict_proba(features, lengths)
-    labels, probability = any_model.predict(features, lengths, threshold)
+    labels, probability = any_model.predict(features, lengths, threshold,
+                                            empty_page_margin=None)
     is_body = proba[:, 0] >= threshold
     assert (labels == BODY).tolist() == is_body.tolist()
+    # By default a page none of whose rows reaches the threshold keeps its likeliest.
+    rescued = proba[:, 0] >= page_thresholds(proba[:, 0], threshold, lengths)
+    assert (any_model.predict(features, lengths, threshold)[0] == BODY).tolist() == \
+        rescued.tolist()
     np.testing.assert_allclose(probability[is_body], proba[is_body, 0])
     # A dropped row gets the likeliest reason, with that reason's column as probability.
     reasons = proba[~is_body, 1:]
@@ -433,7 +439,8 @@ def test_threshold_equal_to_a_rows_p_body_keeps_that_row(
 def test_reason_model_chooses_among_several_reasons(
         reason_model: LineModel, rows: tuple[np.ndarray, list[int]]) -> None:
     features, lengths = rows
-    labels, _ = reason_model.predict(features, lengths, body_threshold=1.01)
+    labels, _ = reason_model.predict(features, lengths, body_threshold=1.01,
+                                     empty_page_margin=None)
     assert len(set(labels.tolist())) >= 2
     assert set(labels.tolist()) <= {"meta", "nav", "promo"}
 
@@ -631,3 +638,18 @@ def test_features_of_another_width_fail_before_fitting() -> None:
     labels = np.array(["body", "nav"] * len(features))[:len(features)]
     with pytest.raises(ValueError, match="columns of FEATURE_NAMES"):
         LineModel.fit(features[:, :-1], labels, keep_iter=10**9)
+
+
+def test_page_thresholds_lower_only_on_pages_where_no_row_reaches_them() -> None:
+    # Three pages (one empty) in one batch, each row with its page's threshold.
+    p_body = np.array([0.9, 0.2, 0.35, 0.3, 0.1])
+    thresholds = np.array([0.5, 0.5, 0.6, 0.6, 0.6])
+    got = page_thresholds(p_body, thresholds, [2, 0, 3], margin=0.1)
+    assert np.allclose(got, [0.5, 0.5, 0.3, 0.3, 0.3])  # 0.35 - 0.1 is under 0.6 / 2
+    assert (p_body >= got).tolist() == [True, False, True, True, False]
+    assert np.allclose(page_thresholds(p_body[2:], 0.6, [3], margin=0.2), 0.3)
+    assert np.allclose(page_thresholds(p_body[2:], 0.4, [3], margin=0.1), 0.25)
+    # A page whose best row is under half the threshold stays empty (chrome only).
+    low = np.array([0.05, 0.2])
+    assert not (low >= page_thresholds(low, 0.5, [2], margin=0.2)).any()
+    assert page_thresholds(np.zeros(0), 0.5, []).shape == (0,)

@@ -9,8 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from cleaner.training import thresholds
-from cleaner.training.corpus import is_held_out, is_validation
+from cleaner.api import Cleaner
+from cleaner.decode import decode_bytes
+from cleaner.model import LineModel
+from cleaner.training import evaluate, thresholds
+from cleaner.training.corpus import is_held_out, is_validation, read_all
+from cleaner.training.render import EVAL_RENDERER, RENDERERS
 
 BODY = ("The harbour authority said on Monday that the new quay will open in the spring, "
         "after two years of building work and a long dispute over its cost.")
@@ -47,14 +51,33 @@ def test_every_threshold_is_scored_on_the_validation_pages_only(tiny_model_path:
         scores = result["scores"][mode]
         assert set(scores) == {"all", "tiny"}
         assert [s.pages for s in scores["all"]] == [3, 3, 3]
-        everything, nothing = scores["all"][0], scores["all"][2]
-        # p(body) >= 0 keeps every line, so all the body and some chrome; >= 1 keeps none
+        everything = scores["all"][0]
+        # p(body) >= 0 keeps every line, so all the body and some chrome
         assert everything.recall == pytest.approx(1.0) and everything.precision < 1.0
-        assert nothing.f1 == 0.0
         shares = result["dropped"][mode]["comments"]
         assert [lines for _, lines in shares] == [3, 3, 3]  # one gold comment line per page
-        assert shares[0][0] == 0.0 and shares[2][0] == 1.0
+        assert shares[0][0] == 0.0
         assert result["dropped"][mode]["related (l3s-gn1)"][0][1] == 0  # not that corpus
+
+
+def test_each_threshold_keeps_what_the_cleaner_keeps(tiny_model_path: Path,
+                                                     tmp_path: Path) -> None:
+    """The sweep reads thresholds off one run at 0; that must be what a Cleaner set to
+    each threshold writes, a page no line of which reaches it included (at 1.0)."""
+    _corpus(tmp_path / "data" / "tiny")
+    evaluate.init_worker(str(tiny_model_path))
+    model = LineModel.load(tiny_model_path)
+    pages = [page for page in read_all(tmp_path / "data") if page.validation]
+    for page in pages:
+        runs = thresholds.sweep_page(page, (0.0, 0.5, 1.0))
+        html = decode_bytes(page.html_bytes())
+        sources = {"text": RENDERERS[EVAL_RENDERER](html), "html": html}
+        for mode, source in sources.items():
+            cleaner = Cleaner(model, input_format=mode)
+            for threshold, (output, _) in zip((0.0, 0.5, 1.0), runs[mode], strict=True):
+                cleaner.body_threshold = cleaner.html_body_threshold = threshold
+                assert output == cleaner.clean(source)
+    assert pages
 
 
 def test_the_report_names_the_best_pooled_threshold(tiny_model_path: Path,

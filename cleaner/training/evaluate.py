@@ -34,7 +34,7 @@ import numpy as np
 from cleaner.api import Cleaner
 from cleaner.decode import decode_bytes
 from cleaner.labels import BLANK, BODY, LABELS, Line
-from cleaner.model import LineModel, one_thread
+from cleaner.model import LineModel, one_thread, page_thresholds
 from cleaner.page import Page
 from cleaner.training import dataset
 from cleaner.training.align import align_lines_to_gold
@@ -287,6 +287,17 @@ def seed_report(truth: list[Line], predicted: list[Line]) -> dict[str, float]:
             "body_lines": len(body), "chrome_lines": len(chrome)}
 
 
+def kept_from(p_body: np.ndarray, rows: list[bool] | np.ndarray, threshold: float
+              ) -> np.ndarray:
+    """The lines of one page that `LineModel.predict` keeps at ``threshold``, read from
+    their p(body) (``rows``: the lines it scores; the others, blank, count as kept)."""
+    rows = np.asarray(rows, dtype=bool)
+    kept = np.ones(len(p_body), dtype=bool)
+    scored = np.asarray(p_body, dtype=float)[rows]
+    kept[rows] = scored >= page_thresholds(scored, threshold, [len(scored)])
+    return kept
+
+
 class SeedRun(NamedTuple):
     """A hand-labelled page, its lines as a leave-one-out model labels them, and p(body)
     of every line (1 for blank ones), to read the run at other thresholds."""
@@ -327,12 +338,13 @@ def format_seed_thresholds(runs: dict[str, SeedRun],
     """Body lines kept and chrome lines dropped over all pages had the models kept lines
     from each threshold: how a threshold choice reads on the hand-labelled pages."""
     labels = np.concatenate([[t.label for t in run.truth] for run in runs.values()])
-    p_body = np.concatenate([run.p_body for run in runs.values()])
     body, chrome = labels == BODY, np.isin(labels, CHROME)
     rows = [f"{'threshold':<10} {'body kept':>9} {'chrome dropped':>14}   "
             f"({body.sum()} body, {chrome.sum()} chrome lines)"]
     for threshold in thresholds:
-        kept = p_body >= threshold
+        kept = np.concatenate([kept_from(run.p_body, [line.label != BLANK
+                                                      for line in run.predicted], threshold)
+                               for run in runs.values()])
         rows.append(f"{threshold:<10} {kept[body].mean() if body.any() else 1.0:>9.3f} "
                     f"{(~kept[chrome]).mean() if chrome.any() else 1.0:>14.3f}")
     return "\n".join(rows)

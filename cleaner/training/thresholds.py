@@ -30,6 +30,7 @@ from cleaner.training.evaluate import (
     DEFAULT_THRESHOLDS,
     WATCHED_CHROME,
     init_worker,
+    kept_from,
     page_rows,
     truth_labels,
     watched_name,
@@ -63,7 +64,7 @@ def sweep_page(page: GoldPage, thresholds: tuple[float, ...]
         p_body = np.array([line.probability for line in scored])
         runs = []
         for threshold in thresholds:
-            dropped = body & (p_body < threshold)
+            dropped = ~kept_from(p_body, body, threshold)
             lines = [Line(line.text, DROP, line.probability) if drop else line
                      for line, drop in zip(scored, dropped.tolist(), strict=True)]
             runs.append((cleaner.render(rendered, lines),
