@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -45,3 +46,19 @@ def test_a_new_cache_replaces_the_stale_ones_of_its_data_folder_only(
     train.corpus_training_rows(data, progress=False)
     assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == sorted(
         [f"corpus-rows-{key}.npz", other_data.name])
+
+
+def test_row_cache_key_follows_the_corpora_bytes_not_their_times(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    (data / "tiny" / "html").mkdir(parents=True)
+    page = data / "tiny" / "html" / "a.html"
+    page.write_text("<html><body><p>Old text of the page.</p></body></html>")
+    (data / "tiny" / "gold.jsonl").write_text(json.dumps({"id": "a", "body": "Old"}) + "\n")
+    key = train._cache_key(data.resolve())
+    for path in (page, page.parent, data / "tiny" / "gold.jsonl"):  # a fresh copy's times
+        os.utime(path, (1_000_000, 1_000_000))
+    assert train._cache_key(data.resolve()) == key
+    folder_time = page.parent.stat().st_mtime_ns
+    page.write_text("<html><body><p>New text of the page.</p></body></html>")  # same size
+    os.utime(page.parent, ns=(folder_time, folder_time))  # an edit in place keeps it
+    assert train._cache_key(data.resolve()) != key

@@ -84,15 +84,22 @@ def row_code(start: str = "training/dataset.py") -> list[str]:
 
 
 def _cache_key(data_dir: Path) -> str:
-    """``<data>-<code>``: which corpora (by path, so that caches of other data folders
-    are told apart), then their files' sizes and times and the row code."""
+    """``<data>-<content>``: which corpora (by path, so that caches of other data folders
+    are told apart), then the row code and the names and bytes of the corpora's files.
+    Bytes, not sizes and times: a page edited in place leaves its folder's time alone
+    (stale rows were reused), and a copy of the same data changes every time (hashing
+    the 144 MB of the shared corpora takes under a second; rebuilding the rows, two
+    minutes on 2 cores)."""
     place = hashlib.sha1(str(data_dir).encode()).hexdigest()[:8]
     digest = hashlib.sha1()
     for name in row_code():
         digest.update((PACKAGE / name).read_bytes())
-    for path in sorted(data_dir.glob("*/gold.jsonl")) + sorted(data_dir.glob("*/html")):
-        stat = path.stat()
-        digest.update(f"{path.relative_to(data_dir)}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+    files = sorted(data_dir.glob("*/gold.jsonl")) + sorted(
+        path for path in data_dir.glob("*/html/**/*") if path.is_file())
+    for path in files:
+        data = path.read_bytes()
+        digest.update(f"{path.relative_to(data_dir).as_posix()}:{len(data)}:".encode())
+        digest.update(data)
     return f"{place}-{digest.hexdigest()[:16]}"
 
 
