@@ -166,6 +166,48 @@ def _parse_with_libxml2(data: bytes) -> tuple[etree._Element | None, bool]:
     return root, any(error.type_name == "ERR_RESOURCE_LIMIT" for error in parser.error_log)
 
 
+#: React's streaming server rendering: a Suspense boundary (``<template id="B:0">``) is
+#: filled by a segment sent later in the page (``<div hidden id="S:0">``), which a script
+#: (``$RC("B:0","S:0")``) moves into place in the browser.
+_REACT_FILL = re.compile(r'\$RC\("(B:[^"]+)","(S:[^"]+)"\)')
+_STREAMED_SEGMENT = re.compile(r"""id=["']?S:""")
+
+
+def place_streamed_segments(root: etree._Element, html: str) -> None:
+    """Show React's streamed segments where the browser shows them: at their boundary
+    (as the page's ``$RC`` calls pair them, else by their number: scrapers often strip
+    the scripts), or where they are. Pages built this way (Next.js) hide their whole
+    article in such segments, and the reader leaves hidden text out."""
+    segments = [element for element in root.iter("div")
+                if element.get("hidden") is not None and element.get("id", "").startswith("S:")]
+    if not segments:
+        return
+    boundaries = {element.get("id"): element for element in root.iter("template")
+                  if element.get("id", "").startswith("B:")}
+    boundary_of = {segment: boundary for boundary, segment in _REACT_FILL.findall(html)}
+    for segment in segments:
+        name = segment.get("id")
+        del segment.attrib["hidden"]
+        boundary = boundaries.pop(boundary_of.get(name, "B:" + name[2:]), None)
+        if boundary is None or boundary.getparent() is None or segment in boundary.iterancestors():
+            continue
+        _detach(segment)
+        segment.tail = boundary.tail
+        boundary.getparent().replace(boundary, segment)
+
+
+def _detach(element: etree._Element) -> None:
+    """Remove an element from its parent, leaving the text that followed it in place."""
+    parent = element.getparent()
+    if element.tail:
+        previous = element.getprevious()
+        if previous is not None:
+            previous.tail = (previous.tail or "") + element.tail
+        else:
+            parent.text = (parent.text or "") + element.tail
+    parent.remove(element)
+
+
 class _BlockCollector:
     """Accumulates text chunks into blocks while the walk reports context."""
 
@@ -255,6 +297,8 @@ def _blocks(html: str, reveal: bool = False) -> tuple[list[str], np.ndarray]:
     collector = _BlockCollector()
     if root is None:
         return [], np.zeros((0, len(STRUCTURE_FEATURES)), dtype=np.float32)
+    if _STREAMED_SEGMENT.search(html):
+        place_streamed_segments(root, html)
     n_path = len(PATH_TAGS)
     path_counts = [0] * n_path  # Python ints: updated at every element, read per block
     hint_counts = [0] * len(HINTS)

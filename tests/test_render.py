@@ -60,6 +60,25 @@ def test_blocks_leave_out_noscript_beside_a_visible_paragraph() -> None:
     assert render_blocks(page) == ARTICLE[3:-4].strip()
 
 
+SHELL = f"<h1>Title</h1>{ARTICLE}"
+
+
+def test_react_streamed_segments_are_shown_at_their_boundary() -> None:
+    # Next.js pages stream a Suspense boundary's content later as <div hidden id="S:n">.
+    page = (f"<html><body>{SHELL}<main><template id='B:0'></template></main><footer>Links"
+            "</footer><div hidden id='S:0'><p>The streamed article.</p></div>"
+            "<div hidden id='other'><p>Still hidden</p></div></body></html>")
+    assert render_blocks(page).split("\n")[2:] == ["The streamed article.", "Links"]
+
+
+def test_react_fill_calls_pair_segments_with_boundaries() -> None:
+    page = (f"<html><body>{SHELL}<template id='B:0'></template><p>Middle</p>"
+            "<template id='B:1'></template><div hidden id='S:1'><p>First</p></div>"
+            "<div hidden id='S:0'><p>Second</p></div><div hidden id='S:2'><p>Unplaced</p>"
+            "</div><script>$RC(\"B:0\",\"S:1\");$RC(\"B:1\",\"S:0\")</script></body></html>")
+    assert render_blocks(page).split("\n")[2:] == ["First", "Middle", "Second", "Unplaced"]
+
+
 def test_a_hidden_body_element_does_not_hide_the_page() -> None:
     page = f"<html style='display:none'><body hidden>{ARTICLE}</body></html>"
     assert render_blocks(page) == ARTICLE[3:-4].strip()
