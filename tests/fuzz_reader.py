@@ -43,6 +43,8 @@ _FRAGMENTS = [
     "<![CDATA[", "]]>", "<!DOCTYPE html>", "<?xml version=\"1.0\"?>", "&amp;", "&#0;",
     "&#x110000;", "&nbsp;", "&lol;", "<!ENTITY lol \"lol\">", "<svg><text>", "<math>",
     "<template>", "<textarea>", "<noscript>", "<h1>", "<title>", "</title>", "<", ">", "&",
+    "<div hidden id=\"S:0\">", "<div hidden id=S:1>", "<template id=\"B:0\">",
+    "<template id='B:1'></template>", "$RC(\"B:0\",\"S:1\")", "<p hidden>", "</noscript>",
     "\x00", "\x0b", "\x0c", "\x1b", "\u2028", "\u2029", "\ufeff", "\ud7ff", "\ufffd", "\r",
     "\r\n", "\n", "\t", " ", "EUR 0.85425", "• BP / 0.1892 / 34.33 / +0.55%",
     "The river rose by two metres overnight.", "नदी का जलस्तर बढ़ गया।", "河水上涨了两米。",
