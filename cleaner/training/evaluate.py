@@ -339,12 +339,12 @@ def format_seed_thresholds(runs: dict[str, SeedRun],
     from each threshold: how a threshold choice reads on the hand-labelled pages."""
     labels = np.concatenate([[t.label for t in run.truth] for run in runs.values()])
     body, chrome = labels == BODY, np.isin(labels, CHROME)
+    scored = [[line.label != BLANK for line in run.predicted] for run in runs.values()]
     rows = [f"{'threshold':<10} {'body kept':>9} {'chrome dropped':>14}   "
             f"({body.sum()} body, {chrome.sum()} chrome lines)"]
     for threshold in thresholds:
-        kept = np.concatenate([kept_from(run.p_body, [line.label != BLANK
-                                                      for line in run.predicted], threshold)
-                               for run in runs.values()])
+        kept = np.concatenate([kept_from(run.p_body, lines, threshold)
+                               for run, lines in zip(runs.values(), scored, strict=True)])
         rows.append(f"{threshold:<10} {kept[body].mean() if body.any() else 1.0:>9.3f} "
                     f"{(~kept[chrome]).mean() if chrome.any() else 1.0:>14.3f}")
     return "\n".join(rows)
