@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cleaner.features import pages_features
+from cleaner.features import pages_ancestors, pages_features
 from cleaner.labels import BLANK, BODY, Line
 from cleaner.lexicon import line_tokens
 from cleaner.model import EMPTY_PAGE_MARGIN, LineModel
@@ -124,9 +124,11 @@ class Cleaner:
                               zip(reflowed, kept_rows, strict=True) for i in kept])
         thresholds = np.repeat([self.html_body_threshold if page.kind == "html"
                                 else self.body_threshold for page in pages], lengths)
+        ancestors = pages_ancestors([joined for joined, _ in reflowed], kept_rows)
         labels, probability = self.model.predict(features, lengths, thresholds,
                                                  tokens=tokens, reasons=reasons,
-                                                 empty_page_margin=self.empty_page_margin)
+                                                 empty_page_margin=self.empty_page_margin,
+                                                 ancestors=ancestors)
         results, offset = [], 0
         for (joined, owner), kept, length in zip(reflowed, kept_rows, lengths, strict=True):
             label_of = np.full(len(joined.lines), BLANK, dtype=object)

@@ -17,7 +17,7 @@ import unicodedata
 import numpy as np
 import regex
 
-from cleaner.html_blocks import STRUCTURE_FEATURES
+from cleaner.html_blocks import ANCESTOR_LEVELS, STRUCTURE_FEATURES
 from cleaner.page import Page
 
 # Character classes, looked up by code point.
@@ -419,13 +419,21 @@ def pages_features(pages: list[Page]) -> tuple[np.ndarray, list[np.ndarray]]:
     return matrix, kept
 
 
+#: Ancestor levels (1: the block's parent block element, 2: its grandparent...) whose
+#: blocks the element-tree context averages over.
+DOM_LEVELS = (1, 2, 3)
+#: Features of the first-stage p(body) over the HTML element tree (see ``dom_context``);
+#: missing (NaN) on text pages.
+DOM_CONTEXT_FEATURES: tuple[str, ...] = (
+    *(f"dom_p_level{level}" for level in DOM_LEVELS),
+)
 #: Features of the first-stage body probabilities around a line (see ``prediction_context``).
 PREDICTION_CONTEXT_FEATURES: tuple[str, ...] = (
     "p_body", "p_body@-2", "p_body@-1", "p_body@+1", "p_body@+2", "p_body~3", "p_body~10",
     "p_body_page_mean", "p_body_page_max", "p_body_max_before", "p_body_max_after",
     "p_body_rank", "lines_since_body", "lines_until_body",
     "p_body~30", "lines_since_sure_body", "lines_until_sure_body", "p_body_mass_before",
-    "p_body_mass_after",
+    "p_body_mass_after", *DOM_CONTEXT_FEATURES,
 )
 #: First-stage p(body) from which a line counts as sure body (the article's own lines).
 SURE_BODY = 0.8
@@ -439,7 +447,64 @@ def _gap_to_previous(flags: np.ndarray) -> np.ndarray:
     return np.where(previous >= 0, np.minimum(index - previous, 50), 50)
 
 
-def prediction_context(p_body: np.ndarray, lengths: list[int] | np.ndarray) -> np.ndarray:
+def pages_ancestors(pages: list[Page], kept: list[np.ndarray]) -> np.ndarray:
+    """The block elements of the rows ``pages_features`` gives (``kept``: each page's
+    rows), stacked; -1 on pages without them (text)."""
+    parts = [page.ancestors[k] if page.ancestors is not None
+             else np.full((len(k), ANCESTOR_LEVELS), -1, dtype=np.int32)
+             for page, k in zip(pages, kept, strict=True)]
+    if not parts:
+        return np.zeros((0, ANCESTOR_LEVELS), dtype=np.int32)
+    return np.vstack(parts).astype(np.int32, copy=False)
+
+
+def dom_context(p_body: np.ndarray, lengths: list[int] | np.ndarray,
+                ancestors: np.ndarray | None, chars: np.ndarray) -> np.ndarray:
+    """How body-like the first stage finds a block's neighbours in the element tree.
+
+    The sequence windows of ``prediction_context`` see the lines before and
+    after; the element tree sees which blocks belong together. A teaser's
+    summary reads like prose, but the blocks beside it under the same list
+    are headlines, bylines and other teasers, which the first stage doubts;
+    an article paragraph sits among paragraphs it is sure of. Per block: the
+    mean p(body), weighted by length, of the other blocks under its parent,
+    grandparent and great-grandparent block element (NaN where there are
+    none, and on rows without element numbers: text pages).
+    """
+    n = len(p_body)
+    out = np.full((n, len(DOM_CONTEXT_FEATURES)), np.nan, dtype=np.float32)
+    if ancestors is None or n == 0 or not (ancestors[:, 0] >= 0).any():
+        return out
+    lengths = np.asarray(lengths, dtype=np.int64)
+    page = np.repeat(np.arange(len(lengths)), lengths)
+    # Element numbers are per page; shift each page's past the one before.
+    highest = np.zeros(len(lengths), dtype=np.int64)
+    np.maximum.at(highest, page, ancestors.max(axis=1).astype(np.int64))
+    offsets = np.concatenate(([0], np.cumsum(highest + 1)[:-1]))
+    ids = np.where(ancestors >= 0, ancestors + offsets[page][:, None], -1)
+    valid = ids >= 0
+    row_of = np.broadcast_to(np.arange(n)[:, None], ids.shape)[valid]
+    flat = ids[valid]
+    size = int(flat.max()) + 1
+    p = np.asarray(p_body, dtype=float)
+    mass = p * chars
+    element_mass = np.bincount(flat, weights=mass[row_of], minlength=size)
+    element_chars = np.bincount(flat, weights=chars[row_of], minlength=size)
+    html = ids[:, 0] >= 0
+    columns = []
+    for level in DOM_LEVELS:  # the other blocks under the ancestor: mean p(body) by length
+        element = np.maximum(ids[:, level], 0)
+        has = ids[:, level] >= 0
+        others = element_chars[element] - chars
+        columns.append(np.where(has & (others > 0),
+                                _safe_div(element_mass[element] - mass, others), np.nan))
+    out[html] = np.column_stack(columns)[html]
+    return out
+
+
+def prediction_context(p_body: np.ndarray, lengths: list[int] | np.ndarray,
+                       ancestors: np.ndarray | None = None,
+                       chars: np.ndarray | None = None) -> np.ndarray:
     """Where body-like lines lie around each line, per page.
 
     A line between two confident body lines is likely body even when its own
@@ -449,9 +514,15 @@ def prediction_context(p_body: np.ndarray, lengths: list[int] | np.ndarray) -> n
     line is from the last and next sure body line, and how much of the page's
     body mass lies before and after it (what follows the article's end is
     chrome, however much it reads like prose). ``lengths`` are the numbers of
-    rows of consecutive pages in ``p_body``.
+    rows of consecutive pages in ``p_body``. On HTML pages, ``ancestors`` (the
+    rows' block elements) and ``chars`` (their lengths) add the element-tree
+    view of ``dom_context``; without them those columns are missing.
     """
     out = np.zeros((len(p_body), len(PREDICTION_CONTEXT_FEATURES)), dtype=np.float32)
+    n_dom = len(DOM_CONTEXT_FEATURES)
+    out[:, -n_dom:] = dom_context(
+        p_body, lengths, ancestors,
+        np.ones(len(p_body)) if chars is None else np.asarray(chars, dtype=float))
     start = 0
     for length in lengths:
         p = p_body[start:start + length].astype(float)
@@ -474,6 +545,6 @@ def prediction_context(p_body: np.ndarray, lengths: list[int] | np.ndarray) -> n
             _gap_to_previous(sure), _gap_to_previous(sure[::-1])[::-1],
             (np.cumsum(p) - p) / total, (total - np.cumsum(p)) / total,
         ]
-        out[start:start + length] = np.column_stack(columns)
+        out[start:start + length, :-n_dom] = np.column_stack(columns)
         start += length
     return out

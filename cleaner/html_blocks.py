@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import re
+from typing import NamedTuple
 
 import numpy as np
 import regex
@@ -47,6 +48,9 @@ HINTS: dict[str, tuple[str, ...]] = {
     "hint_content": ("article", "content", "story", "body", "entry", "post", "text", "main",
                      "blog", "detail", "prose", "single"),
 }
+#: Block elements recorded per block for the model's grouping of blocks by element: its
+#: own and its three nearest block-level ancestors (``features.DOM_LEVELS``).
+ANCESTOR_LEVELS = 4
 HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
 #: Features of where a block sits in the page's layout, computed once the walk is done
 #: (see ``_layout_columns``).
@@ -268,7 +272,23 @@ def is_hidden(element: etree._Element) -> bool:
     return bool(style) and _HIDDEN_STYLE.search(style) is not None
 
 
-def html_to_blocks(html: str) -> tuple[list[str], np.ndarray]:
+class Blocks(NamedTuple):
+    """A page's text blocks in document order, a structure-feature row each, and each
+    block's place in the element tree: the numbers of its own block element and of its
+    nearest block-level ancestors (``ANCESTOR_LEVELS`` columns, nearest first, -1 past
+    the root), which the model groups blocks by (``features.dom_context``)."""
+
+    lines: list[str]
+    structure: np.ndarray
+    ancestors: np.ndarray
+
+
+def _no_blocks() -> Blocks:
+    return Blocks([], np.zeros((0, len(STRUCTURE_FEATURES)), dtype=np.float32),
+                  np.zeros((0, ANCESTOR_LEVELS), dtype=np.int32))
+
+
+def html_to_blocks(html: str) -> Blocks:
     """Text blocks of a page, in document order, with a structure-feature row each.
 
     Text the page hides is not page text, nor is what it shows only without scripts
@@ -279,24 +299,24 @@ def html_to_blocks(html: str) -> tuple[list[str], np.ndarray]:
     start tags, which recovers pages whose damaged head swallowed the document (seen
     in real scrape dumps).
     """
-    lines, structure = _blocks(html)
-    if not lines:
+    blocks = _blocks(html)
+    if not blocks.lines:
         repaired = _SWALLOWING_TAGS.sub("", html[:100_000], count=2) + html[100_000:]
         if repaired != html:
-            repaired_lines, repaired_structure = _blocks(repaired)
+            repaired_blocks = _blocks(repaired)
             # A healthy page with nothing but a title stays a page without text.
             title = _TITLE_TEXT.search(html[:100_000])
             title_text = _SPACE.sub(" ", title.group(1)).strip() if title else None
-            if any(line != title_text for line in repaired_lines):
-                return repaired_lines, repaired_structure
-    return lines, structure
+            if any(line != title_text for line in repaired_blocks.lines):
+                return repaired_blocks
+    return blocks
 
 
-def _blocks(html: str, reveal: bool = False) -> tuple[list[str], np.ndarray]:
+def _blocks(html: str, reveal: bool = False) -> Blocks:
     root = parse_html(html)
     collector = _BlockCollector()
     if root is None:
-        return [], np.zeros((0, len(STRUCTURE_FEATURES)), dtype=np.float32)
+        return _no_blocks()
     if _STREAMED_SEGMENT.search(html):
         place_streamed_segments(root, html)
     n_path = len(PATH_TAGS)
@@ -381,12 +401,21 @@ def _blocks(html: str, reveal: bool = False) -> tuple[list[str], np.ndarray]:
     if saw_hidden and not any(len(line) >= _PARAGRAPH_CHARS for line in collector.lines):
         return _blocks(html, reveal=True)
     if not collector.rows:
-        return [], np.zeros((0, len(STRUCTURE_FEATURES)), dtype=np.float32)
+        return _no_blocks()
     structure = np.zeros((len(collector.rows), len(STRUCTURE_FEATURES)), dtype=np.float32)
     structure[:, :-n_layout + 2] = collector.rows
     structure[:, -n_layout + 2:] = _layout_columns(collector.lines, structure[:, 0],
                                                    collector.places)
-    return collector.lines, structure
+    return Blocks(collector.lines, structure, _ancestor_ids(collector.places))
+
+
+def _ancestor_ids(places: list[_Place]) -> np.ndarray:
+    """The ``ANCESTOR_LEVELS`` nearest block elements of each block, nearest first."""
+    ids = np.full((len(places), ANCESTOR_LEVELS), -1, dtype=np.int32)
+    for row, (chain, _) in enumerate(places):
+        nearest = chain[::-1][:ANCESTOR_LEVELS]
+        ids[row, :len(nearest)] = nearest
+    return ids
 
 
 #: Where a block sits: its block-level ancestors (element numbers, outermost first, its own

@@ -115,6 +115,14 @@ def _check_columns(features: np.ndarray) -> None:
                          f"FEATURE_NAMES, not shape {features.shape}")
 
 
+def _chars(features: np.ndarray) -> np.ndarray:
+    """Each row's length in characters, from its ``log_chars`` column."""
+    return np.expm1(features[:, _LOG_CHARS].astype(float))
+
+
+_LOG_CHARS = FEATURE_NAMES.index("log_chars")
+
+
 def _threshold(name: str, value: object) -> float:
     if (isinstance(value, bool) or not isinstance(value, (int, float))
             or not math.isfinite(value) or not 0.0 <= value <= 1.0):
@@ -201,7 +209,8 @@ class LineModel:
             fit_mask: np.ndarray | None = None, metadata: dict | None = None,
             keep_iter: int = 300, reason_iter: int = 100, random_state: int = 0,
             keep_learning_rate: float = 0.1, reason_learning_rate: float = 0.15,
-            tokens: Tokens | None = None, groups: np.ndarray | None = None) -> LineModel:
+            tokens: Tokens | None = None, groups: np.ndarray | None = None,
+            ancestors: np.ndarray | None = None) -> LineModel:
         """Fit the word cues and all three stages.
 
         ``pages`` gives each row's page (rows of one page are consecutive);
@@ -211,6 +220,8 @@ class LineModel:
         ``tokens`` are the rows' words (``lexicon.line_tokens``), from which the
         word cues are learned (none without them); ``groups`` names each row's
         source page, which the cues count distinct pages of (default ``pages``).
+        ``ancestors`` are the rows' block elements (``features.pages_ancestors``; -1
+        on text pages), for the second stage's view of the element tree.
         """
         # What save() will need is checked before hours of fitting, not after.
         columns = stage_columns()
@@ -255,7 +266,8 @@ class LineModel:
             out_of_fold[folds == fold] = fit_keep(features, train_rows).predict_proba(
                 features[folds == fold])[:, 0]
         keep = fit_keep(features, fit_mask)
-        staged = np.hstack([features, prediction_context(out_of_fold, lengths)])
+        staged = np.hstack([features, prediction_context(out_of_fold, lengths, ancestors,
+                                                         _chars(features))])
         if staged.shape[1] != len(columns["context"]):
             raise ValueError("the second stage's columns must be FEATURE_NAMES, "
                              "LEXICON_FEATURES, then "
@@ -273,7 +285,8 @@ class LineModel:
         return cls(keep, context, reason, metadata, lexicon=lexicon)
 
     def _body_and_staged(self, features: np.ndarray, lengths: list[int] | None,
-                         tokens: Tokens | None) -> tuple[np.ndarray, np.ndarray]:
+                         tokens: Tokens | None, ancestors: np.ndarray | None
+                         ) -> tuple[np.ndarray, np.ndarray]:
         """p(body) from the context stage, and the staged rows the reason model reads."""
         lengths = [len(features)] if lengths is None else lengths
         if sum(lengths) != len(features):
@@ -283,28 +296,32 @@ class LineModel:
                                     len(features), lengths)
         features = np.hstack([features, cues.astype(features.dtype, copy=False)])
         first = self.keep_estimator.predict_proba(features)[:, 0]
-        staged = np.hstack([features, prediction_context(first, lengths)])
+        staged = np.hstack([features, prediction_context(first, lengths, ancestors,
+                                                         _chars(features))])
         return self.context_estimator.predict_proba(staged)[:, 0], staged
 
     def predict_proba(self, features: np.ndarray, lengths: list[int] | None = None,
-                      tokens: Tokens | None = None) -> np.ndarray:
+                      tokens: Tokens | None = None, ancestors: np.ndarray | None = None
+                      ) -> np.ndarray:
         """Probabilities, one column per entry of :attr:`labels` (body first).
 
         ``lengths`` are the row counts of consecutive pages (default: one page);
         ``tokens`` the rows' words (``lexicon.line_tokens``; without them every
-        line reads as holding no known word).
+        line reads as holding no known word); ``ancestors`` the rows' block
+        elements on HTML pages (``features.pages_ancestors``; without them the
+        element-tree columns are missing).
         """
         if len(features) == 0:
             return np.zeros((0, len(self.labels)))
-        body, staged = self._body_and_staged(features, lengths, tokens)
+        body, staged = self._body_and_staged(features, lengths, tokens, ancestors)
         body = body[:, None]
         return np.hstack([body, (1.0 - body) * self.reason_estimator.predict_proba(staged)])
 
     def predict(self, features: np.ndarray, lengths: list[int] | None = None,
                 body_threshold: float | np.ndarray | None = None,
                 tokens: Tokens | None = None, reasons: bool = True,
-                empty_page_margin: float | None = EMPTY_PAGE_MARGIN
-                ) -> tuple[np.ndarray, np.ndarray]:
+                empty_page_margin: float | None = EMPTY_PAGE_MARGIN,
+                ancestors: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Label and its probability per row: body when p(body) reaches the threshold
         (one for all rows, or one per row; the model's text threshold by default; on a
         page where no row reaches it, `page_thresholds` with ``empty_page_margin``, unless
@@ -318,7 +335,7 @@ class LineModel:
         if len(features) == 0:
             return labels, np.ones(0)
         lengths = [len(features)] if lengths is None else lengths
-        body, staged = self._body_and_staged(features, lengths, tokens)
+        body, staged = self._body_and_staged(features, lengths, tokens, ancestors)
         probability = body.copy()
         if empty_page_margin is not None:
             body_threshold = page_thresholds(body, body_threshold, lengths, empty_page_margin)

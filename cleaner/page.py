@@ -26,15 +26,21 @@ _HTML_MARKERS = regex.compile(
 
 @dataclass
 class Page:
-    """Lines of one page; ``structure`` has one row of HTML features per line, or is None."""
+    """Lines of one page; ``structure`` has one row of HTML features per line, or is None;
+    ``ancestors`` the block elements each line lies in (see ``html_blocks.Blocks``), or
+    None (text pages, and HTML pages built without them: the model then reads no
+    grouping by element)."""
 
     lines: list[str]
     kind: InputFormat
     structure: np.ndarray | None = None
+    ancestors: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         if self.structure is not None and len(self.structure) != len(self.lines):
             raise ValueError("structure must have one row per line")
+        if self.ancestors is not None and len(self.ancestors) != len(self.lines):
+            raise ValueError("ancestors must have one row per line")
 
 
 def split_lines(text: str) -> list[str]:
@@ -60,8 +66,8 @@ def page_from_text(text: str) -> Page:
 
 
 def page_from_html(html: str) -> Page:
-    lines, structure = html_to_blocks(html)
-    return Page(lines, "html", structure)
+    blocks = html_to_blocks(html)
+    return Page(blocks.lines, "html", blocks.structure, blocks.ancestors)
 
 
 def make_page(text: str, input_format: InputFormat | None = None) -> Page:

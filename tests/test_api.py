@@ -212,3 +212,27 @@ def test_predict_without_reasons_labels_dropped_rows_drop(tiny_model: LineModel)
     assert list(without[0][body]) == list(with_reasons[0][body])
     assert set(without[0][~body]) == {"drop"}
     assert (without[1][body] == with_reasons[1][body]).all()
+
+
+def test_html_pages_give_the_model_their_block_elements(tiny: Cleaner,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    # The second stage groups blocks by element (features.dom_context): the cleaner must
+    # pass each HTML row's elements, and none for text rows, in the rows' order.
+    seen = {}
+    original = tiny.model.predict
+
+    def predict(features, *args, ancestors=None, **kwargs):
+        seen["ancestors"] = ancestors
+        return original(features, *args, ancestors=ancestors, **kwargs)
+
+    monkeypatch.setattr(tiny.model, "predict", predict)
+    html, text = tiny.page(HTML_PAGE), Cleaner(tiny.model, input_format="text").page(TEXT_PAGE)
+    tiny.label_many([html, text]).__next__()
+    rows = seen["ancestors"]
+    text_rows = sum(1 for line in text.lines if line.strip())
+    assert rows.shape == (len(html.lines) + text_rows, html.ancestors.shape[1])
+    assert (rows[:len(html.lines)] == html.ancestors).all()
+    assert (rows[:len(html.lines), 0] >= 0).all() and (rows[len(html.lines):] == -1).all()
+    # Two paragraphs in one body: the same parent element.
+    paragraphs = [i for i, line in enumerate(html.lines) if line.startswith(LONG[:20])]
+    assert rows[paragraphs[0], 1] == rows[paragraphs[1], 1]

@@ -343,7 +343,7 @@ def col(matrix: np.ndarray, name: str) -> list[float]:
 
 def test_prediction_context_shape_and_type() -> None:
     matrix = context([0.1, 0.9, 0.5], [3])
-    assert matrix.shape == (3, len(PREDICTION_CONTEXT_FEATURES)) == (3, 19)
+    assert matrix.shape == (3, len(PREDICTION_CONTEXT_FEATURES)) == (3, 22)
     assert matrix.dtype == np.float32
 
 

@@ -39,7 +39,7 @@ def structure_column(lines: list[str], structure: np.ndarray, name: str,
 
 
 def test_article_paragraphs_lie_in_the_best_container_teasers_do_not() -> None:
-    lines, structure = html_to_blocks(NEWS_PAGE)
+    lines, structure, _ = html_to_blocks(NEWS_PAGE)
     assert structure_column(lines, structure, "in_best_container", "The council") == 1.0
     teaser = next(i for i, line in enumerate(lines) if line == "Other story one")
     assert structure[teaser, STRUCTURE_FEATURES.index("in_best_container")] == 0.0
@@ -47,7 +47,7 @@ def test_article_paragraphs_lie_in_the_best_container_teasers_do_not() -> None:
 
 
 def test_repeated_items_are_counted_article_paragraphs_are_not() -> None:
-    lines, structure = html_to_blocks(NEWS_PAGE)
+    lines, structure, _ = html_to_blocks(NEWS_PAGE)
     column = STRUCTURE_FEATURES.index("repeat_items")
     teasers = [i for i, line in enumerate(lines) if line.startswith("Other story")]
     assert np.allclose(structure[teasers, column], np.log1p(2))  # three items
@@ -57,7 +57,7 @@ def test_repeated_items_are_counted_article_paragraphs_are_not() -> None:
 
 
 def test_parent_share_of_the_pages_prose() -> None:
-    lines, structure = html_to_blocks(NEWS_PAGE)
+    lines, structure, _ = html_to_blocks(NEWS_PAGE)
     article = structure_column(lines, structure, "parent_prose_share", "Bridge closes")
     teaser = structure_column(lines, structure, "parent_prose_share", "Other story one")
     assert article > 0.5 > teaser > 0.0
@@ -67,7 +67,7 @@ def test_aria_roles_and_microdata_mark_landmarks() -> None:
     html = ('<div role="main"><p>Main text here.</p></div>'
             '<div itemprop="articleBody"><p>Body text here.</p></div>'
             '<div role="complementary"><p>Side text here.</p></div><p>Plain text here.</p>')
-    lines, structure = html_to_blocks(html)
+    lines, structure, _ = html_to_blocks(html)
     main, chrome = (STRUCTURE_FEATURES.index(n) for n in ("in_role_main", "in_role_chrome"))
     assert structure[:, main].tolist() == [1, 1, 0, 0]
     assert structure[:, chrome].tolist() == [0, 0, 1, 0]
@@ -86,7 +86,7 @@ def test_second_stage_sees_where_the_sure_body_ends() -> None:
 
 
 def test_unaligned_lines_take_the_kind_their_markup_names() -> None:
-    lines, structure = html_to_blocks(NEWS_PAGE)
+    lines, structure, _ = html_to_blocks(NEWS_PAGE)
     page = Page(lines, "html", structure)
     kinds = dataset.chrome_kinds(page)
     assert kinds["ann says:"] == "comments"
@@ -136,3 +136,54 @@ def test_confusion_counts_precision_and_recall() -> None:
     assert body.split()[1:4] == ["2", "0.500", "0.500"]
     nav = next(row for row in table if row.startswith("nav"))
     assert nav.split()[1:4] == ["1", "0.500", "1.000"]
+
+
+def test_the_second_stage_sees_how_body_like_a_blocks_neighbours_in_the_tree_are() -> None:
+    # The same prose in the article, in a teaser and in a comment; the first stage is
+    # sure of the article's (0.95), half believes the teaser's and comment's (0.6, 0.5)
+    # and doubts every other line (0.1: headings, headlines, names).
+    blocks = html_to_blocks(NEWS_PAGE)
+    prose = [i for i, line in enumerate(blocks.lines) if line.startswith("The council")]
+    p = np.full(len(blocks.lines), 0.1)
+    p[prose[:3]], p[prose[3:6]], p[prose[6:]] = 0.95, 0.6, 0.5
+    chars = np.array([len(line) for line in blocks.lines], float)
+    context = prediction_context(p, [len(p)], blocks.ancestors, chars)
+    level = {n: context[:, PREDICTION_CONTEXT_FEATURES.index(f"dom_p_level{n}")]
+             for n in (1, 2, 3)}
+    article, teaser = prose[0], prose[3]
+    # Parent: the story div (the other paragraphs and the heading) against the teaser's
+    # list item (its headline only).
+    assert level[1][article] > 0.8 and np.isclose(level[1][teaser], 0.1)
+    # Grandparent: the teaser list, doubted as a whole; the article's is the page body.
+    assert level[2][teaser] < 0.6
+    assert np.isnan(level[3][article])  # the page body has no block element above it
+    # The first stage's p(body) of the block itself is not in its neighbours' mean.
+    alone = prediction_context(np.where(np.arange(len(p)) == teaser, 1.0, p), [len(p)],
+                               blocks.ancestors, chars)
+    assert np.isclose(alone[teaser, PREDICTION_CONTEXT_FEATURES.index("dom_p_level1")],
+                      level[1][teaser])
+
+
+def test_text_pages_have_no_element_tree_context() -> None:
+    p = np.array([0.2, 0.9, 0.4])
+    missing = prediction_context(p, [3])
+    flagged = prediction_context(p, [3], np.full((3, 4), -1, np.int32), np.ones(3))
+    columns = [i for i, name in enumerate(PREDICTION_CONTEXT_FEATURES) if name.startswith("dom_")]
+    assert len(columns) == 3
+    assert np.isnan(missing[:, columns]).all() and np.isnan(flagged[:, columns]).all()
+    np.testing.assert_array_equal(np.delete(missing, columns, axis=1),
+                                  np.delete(flagged, columns, axis=1))
+
+
+def test_element_tree_context_is_per_page_in_a_batch() -> None:
+    blocks = html_to_blocks(NEWS_PAGE)
+    n = len(blocks.lines)
+    rng = np.random.default_rng(0)
+    p = rng.random(2 * n + 3)
+    chars = np.array([len(line) for line in blocks.lines] * 2 + [10, 20, 30], float)
+    ancestors = np.vstack([blocks.ancestors, blocks.ancestors, np.full((3, 4), -1, np.int32)])
+    together = prediction_context(p, [n, n, 3], ancestors, chars)
+    alone = np.vstack([prediction_context(p[:n], [n], blocks.ancestors, chars[:n]),
+                       prediction_context(p[n:2 * n], [n], blocks.ancestors, chars[n:2 * n]),
+                       prediction_context(p[2 * n:], [3])])
+    np.testing.assert_allclose(together, alone, rtol=1e-6)

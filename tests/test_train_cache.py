@@ -42,7 +42,7 @@ def test_a_new_cache_replaces_the_stale_ones_of_its_data_folder_only(
     monkeypatch.setattr(train.dataset, "corpus_rows", lambda pages, progress: train.Rows(
         np.zeros((1, 2), np.float32), np.array(["body"], dtype=object), np.ones(1),
         np.zeros(1, np.int64), np.zeros(1, np.int64),
-        Tokens(np.array([7], np.uint64), np.zeros(1, np.int64))))
+        Tokens(np.array([7], np.uint64), np.zeros(1, np.int64)), np.full((1, 4), -1, np.int32)))
     train.corpus_training_rows(data, progress=False)
     assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == sorted(
         [f"corpus-rows-{key}.npz", other_data.name])

@@ -45,8 +45,8 @@ def _masked(features: np.ndarray, names: tuple[str, ...]) -> np.ndarray:
 def _without_wide_context(original: Callable) -> Callable:
     columns = [PREDICTION_CONTEXT_FEATURES.index(name) for name in WIDE_CONTEXT]
 
-    def context(p_body, lengths):
-        out = original(p_body, lengths)
+    def context(*args):
+        out = original(*args)
         out[:, columns] = np.nan
         return out
     return context
@@ -60,7 +60,8 @@ def score(model: LineModel, rows: Rows) -> dict[str, float]:
     for mode, index in SCORED.items():
         part = rows.select(rendering == index)
         lengths = page_lengths(part.pages)
-        labels, _ = model.predict(part.features, lengths, tokens=part.tokens)
+        labels, _ = model.predict(part.features, lengths, tokens=part.tokens,
+                                  ancestors=part.ancestors)
         kept, gold = labels == BODY, part.labels == BODY
         weight = chars[rendering == index]
         tp = fp = fn = 0.0
@@ -91,7 +92,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="share of training rows each variant is fitted on")
     parser.add_argument("--keep-iter", type=int, default=150)
     parser.add_argument("--reason-iter", type=int, default=40)
-    parser.add_argument("--variants", default="all,-layout,-wide-context,-inscriptis,-words,-all")
+    parser.add_argument("--variants",
+                        default="all,-layout,-wide-context,-dom,-inscriptis,-words,-all")
     parser.add_argument("--card", default=None, help="model card to write the table into")
     args = parser.parse_args(argv)
     rows = corpus_training_rows(args.data)
@@ -114,14 +116,18 @@ def main(argv: list[str] | None = None) -> int:
         model_module.prediction_context = (
             _without_wide_context(original_context) if variant in ("-wide-context", "-all")
             else original_context)
+        without_dom = variant in ("-dom", "-all")
         mask = sample_mask(len(fit_rows), args.sample)
         model = LineModel.fit(features, fit_rows.labels, fit_rows.pages, fit_rows.weights,
                               folds=fit_rows.groups % 2, fit_mask=mask,
                               keep_iter=args.keep_iter, reason_iter=args.reason_iter,
                               tokens=None if variant in ("-words", "-all") else fit_rows.tokens,
-                              groups=fit_rows.groups)
+                              groups=fit_rows.groups,
+                              ancestors=None if without_dom else fit_rows.ancestors)
         evaluated = Rows(eval_features, validation_rows.labels, validation_rows.weights,
-                         validation_rows.groups, validation_rows.pages, validation_rows.tokens)
+                         validation_rows.groups, validation_rows.pages, validation_rows.tokens,
+                         np.full_like(validation_rows.ancestors, -1) if without_dom
+                         else validation_rows.ancestors)
         table[variant] = score(model, evaluated)
         print(variant, {k: round(v, 4) for k, v in table[variant].items()}, file=sys.stderr,
               flush=True)

@@ -54,7 +54,9 @@ def write_card(path: str | Path, model: LineModel, data_dir: str | Path) -> None
         + (f" of trees of up to {meta['max_leaf_nodes']} leaves" if "max_leaf_nodes" in meta
            else "")
         + ", in two stages: the second also reads the first stage's p(body) of the neighbouring "
-        "lines and of the whole page (out-of-fold during training).",
+        "lines and of the whole page, and on HTML pages that of the other blocks under the "
+        "same parent, grandparent and great-grandparent element (out-of-fold during "
+        "training).",
         f"- Reason model: gradient-boosted trees over the dropped labels, "
         f"{meta.get('reason_iterations')} rounds.",
         f"- Word cues (`cleaner/lexicon.py`): {len(model.lexicon)} words, each seen on at "

@@ -27,8 +27,8 @@ from pathlib import Path
 import numpy as np
 
 from cleaner.decode import decode_bytes
-from cleaner.features import FEATURE_NAMES, page_features
-from cleaner.html_blocks import HINTS, STRUCTURE_FEATURES, html_to_blocks
+from cleaner.features import FEATURE_NAMES, page_features, pages_ancestors
+from cleaner.html_blocks import ANCESTOR_LEVELS, HINTS, STRUCTURE_FEATURES, html_to_blocks
 from cleaner.labels import Line, read_labelled
 from cleaner.lexicon import Tokens, line_tokens
 from cleaner.page import Page
@@ -47,7 +47,8 @@ FALLBACK_LABEL = "nav"
 class Rows:
     """Feature rows with labels and weights; ``groups`` names the source page of each row
     (all its renderings) and ``pages`` the rendering, whose rows are consecutive;
-    ``tokens`` are the rows' words, from which the model learns its word cues."""
+    ``tokens`` are the rows' words, from which the model learns its word cues, and
+    ``ancestors`` their block elements (HTML renderings; -1 elsewhere)."""
 
     features: np.ndarray
     labels: np.ndarray
@@ -55,12 +56,13 @@ class Rows:
     groups: np.ndarray
     pages: np.ndarray
     tokens: Tokens
+    ancestors: np.ndarray
 
     @classmethod
     def empty(cls) -> Rows:
         return cls(np.zeros((0, len(FEATURE_NAMES)), np.float32), np.array([], dtype=object),
                    np.zeros(0), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64),
-                   Tokens.empty())
+                   Tokens.empty(), np.zeros((0, ANCESTOR_LEVELS), dtype=np.int32))
 
     @classmethod
     def concat(cls, parts: Iterable[Rows]) -> Rows:
@@ -72,12 +74,14 @@ class Rows:
                    np.concatenate([p.weights for p in parts]),
                    np.concatenate([p.groups for p in parts]),
                    np.concatenate([p.pages for p in parts]),
-                   Tokens.concat([p.tokens for p in parts], [len(p) for p in parts]))
+                   Tokens.concat([p.tokens for p in parts], [len(p) for p in parts]),
+                   np.vstack([p.ancestors for p in parts]))
 
     def select(self, keep: np.ndarray) -> Rows:
         """The rows where ``keep`` is true, with their words."""
         return Rows(self.features[keep], self.labels[keep], self.weights[keep],
-                    self.groups[keep], self.pages[keep], self.tokens.select(keep))
+                    self.groups[keep], self.pages[keep], self.tokens.select(keep),
+                    self.ancestors[keep])
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -108,9 +112,9 @@ MAX_RELATED = 5
 
 def renderings(html: str) -> Iterator[Page]:
     """The four views of an HTML page that the model is trained on."""
-    lines, structure = html_to_blocks(html)
-    yield Page(lines, "html", structure)
-    yield Page(lines, "text")
+    blocks = html_to_blocks(html)
+    yield Page(blocks.lines, "html", blocks.structure, blocks.ancestors)
+    yield Page(blocks.lines, "text")
     for render in (render_html_text, render_inscriptis):
         yield Page(render(html).split("\n"), "text")
 
@@ -141,7 +145,7 @@ def labelled_rows(page: Page, labels: list[str], weight: float, group: int,
     return Rows(features, np.array([labels[i] for i in kept], dtype=object),
                 np.full(len(kept), weight), np.full(len(kept), group, dtype=np.int64),
                 np.full(len(kept), group * RENDERINGS + rendering, dtype=np.int64),
-                line_tokens([page.lines[i] for i in kept]))
+                line_tokens([page.lines[i] for i in kept]), pages_ancestors([page], [kept]))
 
 
 def page_random(page: GoldPage) -> random.Random:

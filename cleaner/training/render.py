@@ -20,8 +20,7 @@ _CONTROL = regex.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def render_blocks(html: str) -> str:
-    lines, _ = html_to_blocks(html)
-    return "\n".join(lines)
+    return "\n".join(html_to_blocks(html).lines)
 
 
 def render_html_text(html: str) -> str:
