@@ -411,10 +411,15 @@ def _blocks(html: str, reveal: bool = False) -> Blocks:
 
 def _ancestor_ids(places: list[_Place]) -> np.ndarray:
     """The ``ANCESTOR_LEVELS`` nearest block elements of each block, nearest first."""
-    ids = np.full((len(places), ANCESTOR_LEVELS), -1, dtype=np.int32)
-    for row, (chain, _) in enumerate(places):
-        nearest = chain[::-1][:ANCESTOR_LEVELS]
-        ids[row, :len(nearest)] = nearest
+    n = len(places)
+    depth = np.fromiter((len(chain) for chain, _ in places), np.int64, count=n)
+    flat = np.fromiter((i for chain, _ in places for i in chain), np.int64,
+                       count=int(depth.sum()))
+    own = np.cumsum(depth) - 1  # each chain ends with the block's own element
+    ids = np.full((n, ANCESTOR_LEVELS), -1, dtype=np.int32)
+    for level in range(ANCESTOR_LEVELS):
+        reached = depth > level
+        ids[reached, level] = flat[own[reached] - level]
     return ids
 
 

@@ -115,12 +115,12 @@ def _check_columns(features: np.ndarray) -> None:
                          f"FEATURE_NAMES, not shape {features.shape}")
 
 
+_LOG_CHARS = FEATURE_NAMES.index("log_chars")
+
+
 def _chars(features: np.ndarray) -> np.ndarray:
     """Each row's length in characters, from its ``log_chars`` column."""
     return np.expm1(features[:, _LOG_CHARS].astype(float))
-
-
-_LOG_CHARS = FEATURE_NAMES.index("log_chars")
 
 
 def _threshold(name: str, value: object) -> float:
