@@ -404,23 +404,37 @@ def _blocks(html: str, reveal: bool = False) -> Blocks:
         return _no_blocks()
     structure = np.zeros((len(collector.rows), len(STRUCTURE_FEATURES)), dtype=np.float32)
     structure[:, :-n_layout + 2] = collector.rows
+    chains = _Chains.of(collector.places)
+    ancestors = chains.nearest(ANCESTOR_LEVELS)
     structure[:, -n_layout + 2:] = _layout_columns(collector.lines, structure[:, 0],
-                                                   collector.places)
-    return Blocks(collector.lines, structure, _ancestor_ids(collector.places))
+                                                   collector.places, chains, ancestors)
+    return Blocks(collector.lines, structure, ancestors)
 
 
-def _ancestor_ids(places: list[_Place]) -> np.ndarray:
-    """The ``ANCESTOR_LEVELS`` nearest block elements of each block, nearest first."""
-    n = len(places)
-    depth = np.fromiter((len(chain) for chain, _ in places), np.int64, count=n)
-    flat = np.fromiter((i for chain, _ in places for i in chain), np.int64,
-                       count=int(depth.sum()))
-    own = np.cumsum(depth) - 1  # each chain ends with the block's own element
-    ids = np.full((n, ANCESTOR_LEVELS), -1, dtype=np.int32)
-    for level in range(ANCESTOR_LEVELS):
-        reached = depth > level
-        ids[reached, level] = flat[own[reached] - level]
-    return ids
+class _Chains(NamedTuple):
+    """The block elements of every block's chain, flattened once for numpy: how many
+    each block has (``depth``) and their numbers, block after block, outermost first
+    (``flat``)."""
+
+    depth: np.ndarray
+    flat: np.ndarray
+
+    @classmethod
+    def of(cls, places: list[_Place]) -> _Chains:
+        depth = np.fromiter((len(chain) for chain, _ in places), np.int64, count=len(places))
+        flat = np.fromiter((i for chain, _ in places for i in chain), np.int64,
+                           count=int(depth.sum()))
+        return cls(depth, flat)
+
+    def nearest(self, levels: int) -> np.ndarray:
+        """Each block's own element and its ``levels - 1`` nearest block ancestors,
+        nearest first, -1 past the root."""
+        own = np.cumsum(self.depth) - 1  # each chain ends with the block's own element
+        ids = np.full((len(self.depth), levels), -1, dtype=np.int32)
+        for level in range(levels):
+            reached = self.depth > level
+            ids[reached, level] = self.flat[own[reached] - level]
+        return ids
 
 
 #: Where a block sits: its block-level ancestors (element numbers, outermost first, its own
@@ -439,8 +453,8 @@ def _role(element: etree._Element) -> int:
     return 1 if value in MAIN_ROLES else 2 if value in CHROME_ROLES else 0
 
 
-def _layout_columns(lines: list[str], link_density: np.ndarray,
-                    places: list[_Place]) -> np.ndarray:
+def _layout_columns(lines: list[str], link_density: np.ndarray, places: list[_Place],
+                    chains: _Chains, ancestors: np.ndarray) -> np.ndarray:
     """Readability's question, asked of the block tree: which container holds the article?
 
     As readability scores candidates, each prose block (long, few links) gives its
@@ -455,20 +469,15 @@ def _layout_columns(lines: list[str], link_density: np.ndarray,
     chars = np.fromiter((len(line) for line in lines), np.float64, count=n)
     prose = (chars >= _PROSE_CHARS) & (link_density < 0.5)
     prose_chars = np.where(prose, chars, 0.0)
-    owners = np.fromiter((len(ids) for ids, _ in places), np.int64, count=n)
-    flat = np.fromiter((i for ids, _ in places for i in ids), np.int64, count=int(owners.sum()))
-    block_of = np.repeat(np.arange(n), owners)
+    flat = chains.flat
+    block_of = np.repeat(np.arange(n), chains.depth)
     out = np.zeros((n, 4), dtype=np.float32)
     if len(flat) == 0:
         return out
     size = int(flat.max()) + 1
     element_prose = np.bincount(flat, weights=prose_chars[block_of], minlength=size)
 
-    def ancestor(level: int) -> np.ndarray:
-        return np.fromiter((ids[-level] if len(ids) >= level else -1 for ids, _ in places),
-                           np.int64, count=n)
-
-    parents, grandparents = ancestor(2), ancestor(3)
+    parents, grandparents = ancestors[:, 1].astype(np.int64), ancestors[:, 2].astype(np.int64)
     score = (np.bincount(np.maximum(parents, 0), weights=prose_chars * (parents >= 0),
                          minlength=size)
              + np.bincount(np.maximum(grandparents, 0),
