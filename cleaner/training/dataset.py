@@ -28,10 +28,10 @@ import numpy as np
 
 from cleaner.decode import decode_bytes
 from cleaner.features import FEATURE_NAMES, page_features, pages_ancestors
-from cleaner.html_blocks import ANCESTOR_LEVELS, HINTS, STRUCTURE_FEATURES, html_to_blocks
+from cleaner.html_blocks import ANCESTOR_LEVELS, HINTS, STRUCTURE_FEATURES
 from cleaner.labels import Line, read_labelled
 from cleaner.lexicon import Tokens, line_tokens
-from cleaner.page import Page
+from cleaner.page import Page, page_from_html
 from cleaner.training.align import align_lines_to_gold
 from cleaner.training.chrome import Story, add_chrome, story_of
 from cleaner.training.corpus import GoldPage, page_digest
@@ -112,9 +112,9 @@ MAX_RELATED = 5
 
 def renderings(html: str) -> Iterator[Page]:
     """The four views of an HTML page that the model is trained on."""
-    blocks = html_to_blocks(html)
-    yield Page(blocks.lines, "html", blocks.structure, blocks.ancestors)
-    yield Page(blocks.lines, "text")
+    html_page = page_from_html(html)
+    yield html_page
+    yield Page(html_page.lines, "text")
     for render in (render_html_text, render_inscriptis):
         yield Page(render(html).split("\n"), "text")
 
