@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import importlib.util
 import multiprocessing
 import sys
 from collections import Counter, defaultdict
@@ -91,6 +92,12 @@ def _readability(html: str) -> str | None:
         return html_text.extract_text(Document(html).summary(html_partial=True))
     except Exception:  # it fails on some pages; that counts as empty output
         return ""
+
+
+def readability_installed() -> bool:
+    """Whether readability-lxml, the second comparison, can be imported (it is installed
+    apart from the package's extras)."""
+    return importlib.util.find_spec("readability") is not None
 
 
 def truth_labels(page: Page, gold: GoldPage,
@@ -396,6 +403,10 @@ def main(argv: list[str] | None = None, prog: str = "python -m cleaner.training.
                              "(default: as make train)")
     args = parser.parse_args(argv)
     args.skip_loo = args.skip_loo or args.split == "validation"
+    if not readability_installed():
+        # Said first: a full run writes its report into the model card, column or not.
+        print("readability-lxml is not installed: the report leaves out its column "
+              "(pip install readability-lxml)", file=sys.stderr, flush=True)
     report = format_report(evaluate_pages(args.data, args.model, args.split), args.split)
     print("\n".join(report), flush=True)
     if not args.skip_loo:

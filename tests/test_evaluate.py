@@ -1,0 +1,37 @@
+"""The evaluation's command line: what it says before a long run."""
+
+from __future__ import annotations
+
+import pytest
+
+from cleaner.training import evaluate
+
+
+class _Stop(Exception):
+    """Raised in place of the hour-long run: what matters is said before it."""
+
+
+def _stopped_run(*args: object, **kwargs: object) -> dict:
+    raise _Stop
+
+
+@pytest.mark.parametrize("installed", [False, True])
+def test_a_missing_readability_lxml_is_said_before_the_run(
+        installed: bool, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture) -> None:
+    monkeypatch.setattr(evaluate, "readability_installed", lambda: installed)
+    monkeypatch.setattr(evaluate, "evaluate_pages", _stopped_run)
+    with pytest.raises(_Stop):
+        evaluate.main(["--data", "unused", "--skip-loo"])
+    said = "readability-lxml is not installed" in capsys.readouterr().err
+    assert said is not installed
+
+
+def test_readability_installed_answers_for_this_environment() -> None:
+    try:
+        import readability  # noqa: F401
+    except ImportError:
+        expected = False
+    else:
+        expected = True
+    assert evaluate.readability_installed() is expected
