@@ -128,7 +128,9 @@ class Cleaner:
         labels, probability = self.model.predict(features, lengths, thresholds,
                                                  tokens=tokens, reasons=reasons,
                                                  empty_page_margin=self.empty_page_margin,
-                                                 ancestors=ancestors)
+                                                 ancestors=ancestors,
+                                                 html=np.array([page.kind == "html"
+                                                                for page in pages]))
         results, offset = [], 0
         for (joined, owner), kept, length in zip(reflowed, kept_rows, lengths, strict=True):
             label_of = np.full(len(joined.lines), BLANK, dtype=object)

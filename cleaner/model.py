@@ -26,7 +26,10 @@ from cleaner.labels import BLANK, BODY, LABELS
 from cleaner.lexicon import LEXICON_FEATURES, Lexicon, LexiconError, Tokens
 
 FORMAT = "cleaner-line-model"
-FORMAT_VERSION = 4
+FORMAT_VERSION = 5
+#: Prefix of the arrays of the stages that read HTML pages, in a model whose input
+#: formats have trees of their own (``LineModel.with_html``).
+HTML_PREFIX = "html."
 #: The keep model's second class: every label but body.
 DROP = "drop"
 #: The word cues' arrays in a model file (Lexicon.arrays, in the order Lexicon takes them).
@@ -167,13 +170,21 @@ class LineModel:
     ``body_threshold``, else 0.5); lines of HTML pages use
     ``html_body_threshold`` (the metadata's, else ``body_threshold``), as the
     two input formats score differently.
+
+    A model may hold a second model of its own for HTML pages (``html_model``,
+    see :meth:`with_html`): fitted on HTML rows only, so that what helps one
+    input format does not cost the other, as it did with shared trees.
     """
 
     def __init__(self, keep_estimator, context_estimator, reason_estimator,
                  metadata: dict | None = None, body_threshold: float | None = None,
                  lexicon: Lexicon | None = None,
-                 html_body_threshold: float | None = None) -> None:
+                 html_body_threshold: float | None = None,
+                 html_model: LineModel | None = None) -> None:
         self.metadata = dict(metadata or {})
+        if html_model is not None and html_model.html_model is not None:
+            raise ModelError("the HTML model cannot hold a model of its own")
+        self.html_model = html_model
         self.lexicon = Lexicon.empty() if lexicon is None else lexicon
         for estimator in (keep_estimator, context_estimator):
             if [str(c) for c in estimator.classes_] != [BODY, DROP]:
@@ -198,10 +209,37 @@ class LineModel:
         if html_body_threshold is None:
             html_body_threshold = self.metadata.get("html_body_threshold", self.body_threshold)
         self.html_body_threshold = _threshold("html_body_threshold", html_body_threshold)
+        if html_model is not None and not set(html_model.labels) <= set(self.labels):
+            raise ModelError("the HTML model gives labels the text model does not: "
+                             f"{sorted(set(html_model.labels) - set(self.labels))}")
 
     @property
     def stages(self) -> tuple[Forest, Forest, Forest]:
         return self.keep_estimator, self.context_estimator, self.reason_estimator
+
+    def with_html(self, html_model: LineModel | None) -> LineModel:
+        """This model (for text pages) with ``html_model`` for HTML pages."""
+        return LineModel(*self.stages, self.metadata, self.body_threshold, self.lexicon,
+                         self.html_body_threshold, html_model)
+
+    def _split(self, html: np.ndarray | None, lengths: list[int]) -> np.ndarray | None:
+        """Per row, whether the HTML model reads it; None when this model reads all."""
+        if self.html_model is None or html is None:
+            return None
+        html = np.asarray(html, bool)
+        if len(html) != len(lengths):
+            raise ValueError("html must say, per page, whether it is an HTML page")
+        return np.repeat(html, lengths) if html.any() else None
+
+    @staticmethod
+    def _part(rows: np.ndarray, html: np.ndarray, lengths: list[int], features: np.ndarray,
+              tokens: Tokens | None, ancestors: np.ndarray | None, chosen: bool) -> dict:
+        """The arguments of one format's pages (chosen: HTML), for a model call."""
+        mine = rows == chosen
+        return {"features": features[mine],
+                "lengths": [n for n, page in zip(lengths, html, strict=True) if page == chosen],
+                "tokens": None if tokens is None else tokens.select(mine),
+                "ancestors": None if ancestors is None else ancestors[mine]}
 
     @classmethod
     def fit(cls, features: np.ndarray, labels: np.ndarray, pages: np.ndarray | None = None,
@@ -301,18 +339,30 @@ class LineModel:
         return self.context_estimator.predict_proba(staged)[:, 0], staged
 
     def predict_proba(self, features: np.ndarray, lengths: list[int] | None = None,
-                      tokens: Tokens | None = None, ancestors: np.ndarray | None = None
-                      ) -> np.ndarray:
+                      tokens: Tokens | None = None, ancestors: np.ndarray | None = None,
+                      html: np.ndarray | None = None) -> np.ndarray:
         """Probabilities, one column per entry of :attr:`labels` (body first).
 
         ``lengths`` are the row counts of consecutive pages (default: one page);
         ``tokens`` the rows' words (``lexicon.line_tokens``; without them every
         line reads as holding no known word); ``ancestors`` the rows' block
         elements on HTML pages (``features.pages_ancestors``; without them the
-        element-tree columns are missing).
+        element-tree columns are missing); ``html`` says per page whether it is an
+        HTML page (read by the HTML model, if this model holds one).
         """
         if len(features) == 0:
             return np.zeros((0, len(self.labels)))
+        lengths = [len(features)] if lengths is None else lengths
+        rows = self._split(html, lengths)
+        if rows is not None:
+            out = np.zeros((len(features), len(self.labels)))
+            for chosen, model in ((False, self), (True, self.html_model)):
+                part = self._part(rows, np.asarray(html, bool), lengths, features, tokens,
+                                  ancestors, chosen)
+                if part["lengths"]:
+                    columns = [self.labels.index(label) for label in model.labels]
+                    out[np.ix_(rows == chosen, columns)] = model.predict_proba(**part)
+            return out
         body, staged = self._body_and_staged(features, lengths, tokens, ancestors)
         body = body[:, None]
         return np.hstack([body, (1.0 - body) * self.reason_estimator.predict_proba(staged)])
@@ -321,20 +371,36 @@ class LineModel:
                 body_threshold: float | np.ndarray | None = None,
                 tokens: Tokens | None = None, reasons: bool = True,
                 empty_page_margin: float | None = EMPTY_PAGE_MARGIN,
-                ancestors: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+                ancestors: np.ndarray | None = None, html: np.ndarray | None = None
+                ) -> tuple[np.ndarray, np.ndarray]:
         """Label and its probability per row: body when p(body) reaches the threshold
         (one for all rows, or one per row; the model's text threshold by default; on a
         page where no row reaches it, `page_thresholds` with ``empty_page_margin``, unless
         that is None), else the likeliest reason. Reasons are computed only for dropped
         rows, and not at all with ``reasons=False`` (dropped rows are then ``drop``, with
         1 - p(body)): the reason model walks more trees than the keep stages, and a
-        caller that keeps only body lines does not read its answer."""
+        caller that keeps only body lines does not read its answer. ``html`` says per
+        page whether it is an HTML page (read by the HTML model, if this model holds
+        one; the threshold stays the caller's)."""
         if body_threshold is None:
             body_threshold = self.body_threshold
         labels = np.full(len(features), BODY, dtype=object)
         if len(features) == 0:
             return labels, np.ones(0)
         lengths = [len(features)] if lengths is None else lengths
+        rows = self._split(html, lengths)
+        if rows is not None:
+            probability = np.ones(len(features))
+            thresholds = np.broadcast_to(np.asarray(body_threshold, float), len(features))
+            for chosen, model in ((False, self), (True, self.html_model)):
+                part = self._part(rows, np.asarray(html, bool), lengths, features, tokens,
+                                  ancestors, chosen)
+                if part["lengths"]:
+                    mine = rows == chosen
+                    labels[mine], probability[mine] = model.predict(
+                        **part, body_threshold=thresholds[mine], reasons=reasons,
+                        empty_page_margin=empty_page_margin)
+            return labels, probability
         body, staged = self._body_and_staged(features, lengths, tokens, ancestors)
         probability = body.copy()
         if empty_page_margin is not None:
@@ -352,21 +418,34 @@ class LineModel:
         probability[dropped] = (1.0 - body[dropped]) * odds[np.arange(len(best)), best]
         return labels, probability
 
-    def to_bytes(self) -> bytes:
-        """The model file: tree arrays per stage and a JSON header (see the module doc)."""
+    def _stage_header(self) -> dict:
         columns = stage_columns()
-        header = {
-            "format": FORMAT, "format_version": FORMAT_VERSION, "labels": self.labels,
-            "body_threshold": self.body_threshold,
-            "html_body_threshold": self.html_body_threshold, "metadata": self.metadata,
-            "stages": {stage: {"classes": forest.classes, "link": forest.link,
-                               "feature_names": columns[stage]}
-                       for stage, forest in zip(STAGES, self.stages, strict=True)},
-        }
+        return {stage: {"classes": forest.classes, "link": forest.link,
+                        "feature_names": columns[stage]}
+                for stage, forest in zip(STAGES, self.stages, strict=True)}
+
+    def _arrays(self) -> dict[str, np.ndarray]:
         arrays = {f"{stage}.{name}": array
                   for stage, forest in zip(STAGES, self.stages, strict=True)
                   for name, array in forest.arrays.items()}
         arrays.update({f"lexicon.{name}": array for name, array in self.lexicon.arrays.items()})
+        return arrays
+
+    def to_bytes(self) -> bytes:
+        """The model file: tree arrays per stage and a JSON header (see the module doc);
+        those of the HTML model, if any, under ``html``."""
+        header = {
+            "format": FORMAT, "format_version": FORMAT_VERSION, "labels": self.labels,
+            "body_threshold": self.body_threshold,
+            "html_body_threshold": self.html_body_threshold, "metadata": self.metadata,
+            "stages": self._stage_header(),
+        }
+        arrays = self._arrays()
+        if self.html_model is not None:
+            header["html"] = {"labels": self.html_model.labels,
+                              "stages": self.html_model._stage_header()}
+            arrays.update({HTML_PREFIX + name: array
+                           for name, array in self.html_model._arrays().items()})
         return model_file.pack(arrays, header)
 
     def save(self, path: str | Path) -> None:
@@ -417,7 +496,44 @@ class LineModel:
         if version != FORMAT_VERSION or isinstance(version, bool):
             raise ModelError(f"model format version {version!r}, this cleaner reads version "
                              f"{FORMAT_VERSION}; retrain with `make train`")
-        stages = header.get("stages")
+        html = header.get("html")
+        if html is not None and not isinstance(html, dict):
+            raise ModelError("the HTML model's description is not a mapping")
+        own = {name: array for name, array in arrays.items()
+               if not name.startswith(HTML_PREFIX)}
+        html_arrays = {name.removeprefix(HTML_PREFIX): array
+                       for name, array in arrays.items() if name.startswith(HTML_PREFIX)}
+        if html is None and html_arrays:
+            raise ModelError("unexpected arrays in the model file")
+        forests, lexicon = cls._stages_from(own, header.get("stages"))
+        metadata = header.get("metadata", {})
+        if not isinstance(metadata, dict):
+            raise ModelError("model metadata is not a mapping")
+        threshold = header.get("body_threshold")
+        if threshold is None:
+            raise ModelError("no body_threshold")
+        html_model = None
+        if html is not None:
+            try:
+                html_forests, html_lexicon = cls._stages_from(html_arrays, html.get("stages"))
+                html_model = cls(*html_forests, lexicon=html_lexicon)
+            except ModelError as error:
+                raise ModelError(f"HTML model: {error}") from None
+            if html.get("labels") != html_model.labels:
+                raise ModelError("HTML model: labels in the header do not match the reason "
+                                 "stage's classes")
+        model = cls(*forests, metadata, body_threshold=threshold, lexicon=lexicon,
+                    html_body_threshold=header.get("html_body_threshold"),
+                    html_model=html_model)
+        if header.get("labels") != model.labels:
+            raise ModelError("labels in the header do not match the reason stage's classes")
+        return model
+
+    @staticmethod
+    def _stages_from(arrays: dict[str, np.ndarray], stages: object
+                     ) -> tuple[list[Forest], Lexicon]:
+        """The three stages and the word cues of one model, checked against ``stages``,
+        their description in the header."""
         if not isinstance(stages, dict) or set(stages) != set(STAGES):
             raise ModelError(f"header must describe the stages {list(STAGES)}")
         columns = stage_columns()
@@ -451,17 +567,7 @@ class LineModel:
             raise ModelError(f"no word cues ({', '.join(LEXICON_ARRAYS)})") from None
         except LexiconError as error:
             raise ModelError(f"word cues: {error}") from None
-        metadata = header.get("metadata", {})
-        if not isinstance(metadata, dict):
-            raise ModelError("model metadata is not a mapping")
-        threshold = header.get("body_threshold")
-        if threshold is None:
-            raise ModelError("no body_threshold")
-        model = cls(*forests, metadata, body_threshold=threshold, lexicon=lexicon,
-                    html_body_threshold=header.get("html_body_threshold"))
-        if header.get("labels") != model.labels:
-            raise ModelError("labels in the header do not match the reason stage's classes")
-        return model
+        return forests, lexicon
 
 
 __all__ = ["LineModel", "ModelError", "default_model_path", "one_thread"]

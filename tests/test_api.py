@@ -222,7 +222,9 @@ def test_html_pages_give_the_model_their_block_elements(tiny: Cleaner,
     original = tiny.model.predict
 
     def predict(features, *args, ancestors=None, **kwargs):
-        seen["ancestors"] = ancestors
+        # The first call is the cleaner's; the model then calls itself for its text pages.
+        seen.setdefault("ancestors", ancestors)
+        seen.setdefault("html", kwargs.get("html"))
         return original(features, *args, ancestors=ancestors, **kwargs)
 
     monkeypatch.setattr(tiny.model, "predict", predict)
@@ -233,6 +235,7 @@ def test_html_pages_give_the_model_their_block_elements(tiny: Cleaner,
     assert rows.shape == (len(html.lines) + text_rows, html.ancestors.shape[1])
     assert (rows[:len(html.lines)] == html.ancestors).all()
     assert (rows[:len(html.lines), 0] >= 0).all() and (rows[len(html.lines):] == -1).all()
+    assert seen["html"].tolist() == [True, False]  # which pages the HTML model reads
     # Two paragraphs in one body: the same parent element.
     paragraphs = [i for i, line in enumerate(html.lines) if line.startswith(LONG[:20])]
     assert rows[paragraphs[0], 1] == rows[paragraphs[1], 1]

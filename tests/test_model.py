@@ -653,3 +653,91 @@ def test_page_thresholds_lower_only_on_pages_where_no_row_reaches_them() -> None
     low = np.array([0.05, 0.2])
     assert not (low >= page_thresholds(low, 0.5, [2], margin=0.2)).any()
     assert page_thresholds(np.zeros(0), 0.5, []).shape == (0,)
+
+
+# ------------------------------------------------------------------ one model per input format
+
+
+@pytest.fixture(scope="module")
+def per_format() -> tuple[LineModel, LineModel, LineModel]:
+    """(text model, HTML model, the text model holding the HTML one): the two are fitted
+    on different rules, so that which one read a page shows in its labels."""
+    text = fit_on(fixture_pages(("text",)))
+    html = fit_on(fixture_pages(("html",)), label=rule_label)
+    return text, html, text.with_html(html)
+
+
+def test_html_pages_are_read_by_the_html_model(per_format) -> None:
+    text, html, both = per_format
+    text_rows, text_lengths = stacked(fixture_pages(("text",)))
+    html_rows, html_lengths = stacked(fixture_pages(("html",)))
+    features = np.vstack([text_rows, html_rows])
+    lengths = text_lengths + html_lengths
+    is_html = np.array([False] * len(text_lengths) + [True] * len(html_lengths))
+    labels, p = both.predict(features, lengths, 0.5, html=is_html)
+    text_labels, text_p = text.predict(text_rows, text_lengths, 0.5)
+    html_labels, html_p = html.predict(html_rows, html_lengths, 0.5)
+    assert labels.tolist() == text_labels.tolist() + html_labels.tolist()
+    np.testing.assert_array_equal(p, np.concatenate([text_p, html_p]))
+    assert set(html_labels) != set(text_labels)  # the two models do differ
+    # Without the flags every page is read by the text model.
+    assert both.predict(features, lengths, 0.5)[0].tolist() == \
+        text.predict(features, lengths, 0.5)[0].tolist()
+
+
+def test_per_format_probabilities_use_the_text_models_columns(per_format) -> None:
+    text, html, both = per_format
+    html_rows, html_lengths = stacked(fixture_pages(("html",)))
+    proba = both.predict_proba(html_rows, html_lengths,
+                               html=np.ones(len(html_lengths), bool))
+    assert proba.shape == (len(html_rows), len(text.labels))
+    expected = html.predict_proba(html_rows, html_lengths)
+    for column, label in enumerate(html.labels):
+        np.testing.assert_array_equal(proba[:, text.labels.index(label)], expected[:, column])
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+
+
+def test_per_format_model_round_trip(per_format, tmp_path: Path) -> None:
+    _, _, both = per_format
+    both.save(tmp_path / "m.npz")
+    loaded = LineModel.load(tmp_path / "m.npz")
+    assert loaded.html_model is not None and loaded.html_model.labels == both.html_model.labels
+    features, lengths = stacked(fixture_pages())
+    is_html = np.arange(len(lengths)) % 2 == 1
+    for model in (both, loaded):
+        assert model.predict(features, lengths, 0.5, html=is_html)[0].tolist() == \
+            both.predict(features, lengths, 0.5, html=is_html)[0].tolist()
+
+
+def test_html_arrays_without_their_description_are_refused(per_format, tmp_path: Path) -> None:
+    arrays, header = parts_of(per_format[2])
+    del header["html"]
+    message = load_error(write(tmp_path / "m.npz", packed(arrays, header)))
+    assert "unexpected arrays" in message
+
+
+def test_a_damaged_html_model_is_named(per_format, tmp_path: Path) -> None:
+    arrays, header = parts_of(per_format[2])
+    del arrays["html.context.value"]
+    message = load_error(write(tmp_path / "m.npz", packed(arrays, header)))
+    assert "HTML model: context stage: missing array 'value'" in message
+    arrays, header = parts_of(per_format[2])
+    header["html"]["labels"] = ["body", "legal"]
+    message = load_error(write(tmp_path / "m2.npz", packed(arrays, header)))
+    assert "HTML model: labels in the header" in message
+    arrays, header = parts_of(per_format[2])
+    header["html"] = ["not", "a", "mapping"]
+    assert "not a mapping" in load_error(write(tmp_path / "m3.npz", packed(arrays, header)))
+
+
+def test_the_html_model_cannot_hold_another(per_format) -> None:
+    text, html, both = per_format
+    with pytest.raises(ModelError, match="cannot hold a model of its own"):
+        text.with_html(both)
+
+
+def test_the_html_model_gives_no_label_the_text_model_lacks(per_format) -> None:
+    # predict_proba gives one column per label of the text model.
+    text, html, _ = per_format
+    with pytest.raises(ModelError, match=r"labels the text model does not: \['meta', 'promo'\]"):
+        html.with_html(text)

@@ -141,3 +141,25 @@ def test_models_trained_in_code_decide_at_the_shipped_threshold(monkeypatch) -> 
     told = training.train(training.dataset.Rows.empty(), hand,
                           metadata={"body_threshold": 0.7, "html_body_threshold": 0.2})
     assert (told.body_threshold, told.html_body_threshold) == (0.7, 0.2)
+
+
+def test_corpora_give_html_pages_trees_of_their_own(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """The HTML model learns from the corpora's HTML renderings only, the text model from
+    the rest and the hand-labelled pages; without HTML rows there is one model for both."""
+    from cleaner.training import train as training
+
+    monkeypatch.setattr(training, "KEEP_ITERATIONS", 3)
+    monkeypatch.setattr(training, "REASON_ITERATIONS", 3)
+    _tiny_corpus(tmp_path / "data" / "tiny")
+    monkeypatch.chdir(tmp_path)
+    corpus = training.corpus_training_rows(tmp_path / "data", progress=False)
+    hand = training.hand_labelled_training_rows(sorted(SHIPPED_SEEDS.glob("*.labels.tsv")),
+                                                int(corpus.groups.max()) + 1)
+    model = training.train(corpus, hand, corpus_sample=1.0)
+    html = corpus.pages % training.dataset.RENDERINGS == 0
+    assert model.html_model is not None and 0 < html.sum() < len(corpus)
+    # The HTML model saw no seed page: it gives none of the seeds' kinds of chrome that
+    # the tiny corpus lacks.
+    assert set(model.html_model.labels) < set(model.labels)
+    assert training.train(corpus.select(~html), hand, corpus_sample=1.0).html_model is None

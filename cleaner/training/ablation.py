@@ -61,7 +61,8 @@ def score(model: LineModel, rows: Rows) -> dict[str, float]:
         part = rows.select(rendering == index)
         lengths = page_lengths(part.pages)
         labels, _ = model.predict(part.features, lengths, tokens=part.tokens,
-                                  ancestors=part.ancestors)
+                                  ancestors=part.ancestors,
+                                  html=np.full(len(lengths), index == 0))
         kept, gold = labels == BODY, part.labels == BODY
         weight = chars[rendering == index]
         tp = fp = fn = 0.0

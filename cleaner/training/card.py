@@ -49,6 +49,11 @@ def write_card(path: str | Path, model: LineModel, data_dir: str | Path) -> None
         "",
         "## Model",
         "",
+        ("- Two models of the same recipe: one reads text pages (fitted on the corpora's "
+         "text renderings and the hand-labelled pages), one reads HTML pages (fitted on the "
+         "corpora's HTML renderings); trees shared by both formats traded one against the "
+         "other." if model.html_model is not None else
+         "- One model reads both text and HTML pages."),
         "- Keep model: gradient-boosted trees (body vs drop), "
         f"{meta.get('keep_iterations')} rounds"
         + (f" of trees of up to {meta['max_leaf_nodes']} leaves" if "max_leaf_nodes" in meta
@@ -59,7 +64,10 @@ def write_card(path: str | Path, model: LineModel, data_dir: str | Path) -> None
         "training).",
         f"- Reason model: gradient-boosted trees over the dropped labels, "
         f"{meta.get('reason_iterations')} rounds.",
-        f"- Word cues (`cleaner/lexicon.py`): {len(model.lexicon)} words, each seen on at "
+        f"- Word cues (`cleaner/lexicon.py`): {len(model.lexicon)} words"
+        + (f" ({len(model.html_model.lexicon)} for HTML pages)"
+           if model.html_model is not None else "")
+        + f", each seen on at "
         f"least {MIN_PAGES} training pages, with how often the lines holding them were "
         "body or each kind of chrome (smoothed log-odds, learned from the training rows; "
         "out-of-fold while the trees are fitted). Every stage reads, per line, the mean over "
