@@ -30,7 +30,9 @@ def write_card(path: str | Path, model: LineModel, data_dir: str | Path) -> None
         "hash of `corpus/id`, is held out): "
         f"{meta.get('corpus_rows')} labelled lines, "
         + ("all used. " if meta.get("corpus_sample") == 1.0
-           else f"of which a fixed {meta.get('corpus_sample')} sample is used. ")
+           else f"of which a fixed {meta.get('corpus_sample')} sample is used"
+           + (f" ({meta['html_corpus_sample']} of the HTML rendering's lines, which the "
+              "HTML model reads). " if "html_corpus_sample" in meta else ". "))
         + "Each page is seen four ways: its HTML blocks with structure features, the same "
         "blocks as plain text, html-text's and inscriptis' plain-text renderings; lines are "
         "labelled by aligning them to the gold text (l3s-gn1's related, supplemental and "

@@ -252,7 +252,8 @@ def main(argv: list[str] | None = None, prog: str = "python -m cleaner.training.
                          + [path for folder in args.labelled
                             for path in dataset.labelled_files(folder)])
     hand = hand_labelled_training_rows(hand_files, int(corpus.groups.max(initial=-1)) + 1)
-    print(f"training on {len(corpus)} corpus rows ({CORPUS_SAMPLE:.0%} used) and {len(hand)} "
+    print(f"training on {len(corpus)} corpus rows ({CORPUS_SAMPLE:.0%} used; of the HTML "
+          f"rendering's, {HTML_CORPUS_SAMPLE:.0%}) and {len(hand)} "
           f"rows of {len(hand_files)} hand-labelled pages", file=sys.stderr)
     if not args.data:
         print(f"no corpora (--data): the model sees only these {len(hand_files)} pages, "
