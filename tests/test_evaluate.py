@@ -35,3 +35,9 @@ def test_readability_installed_answers_for_this_environment() -> None:
     else:
         expected = True
     assert evaluate.readability_installed() is expected
+
+
+def test_the_card_names_the_command_that_made_the_report() -> None:
+    line = evaluate.command_line("cleaner eval", ["--data", "../my data", "--skip-loo"])
+    assert line.startswith("$ cleaner eval --data '../my data' --skip-loo  # 20")
+    assert "make eval" not in line

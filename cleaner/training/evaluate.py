@@ -25,6 +25,7 @@ import argparse
 import datetime
 import importlib.util
 import multiprocessing
+import shlex
 import sys
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -380,6 +381,13 @@ def format_seed_report(results: dict[str, dict[str, float]]) -> str:
     return "\n".join(rows)
 
 
+def command_line(prog: str, argv: list[str] | None) -> str:
+    """The command that made a report, as the card shows it (it once said `make eval`
+    whatever the command was)."""
+    args = sys.argv[1:] if argv is None else argv
+    return f"$ {' '.join([prog, *map(shlex.quote, args)])}  # {datetime.date.today()}"
+
+
 def main(argv: list[str] | None = None, prog: str = "python -m cleaner.training.evaluate") -> int:
     from cleaner.model import default_model_path
     from cleaner.training.train import SHIPPED_SEEDS
@@ -429,7 +437,7 @@ def main(argv: list[str] | None = None, prog: str = "python -m cleaner.training.
     elif card.exists():
         from cleaner.training.card import update_metrics
 
-        update_metrics(card, f"$ make eval  # {datetime.date.today()}\n" + "\n".join(report))
+        update_metrics(card, command_line(prog, argv) + "\n" + "\n".join(report))
         print(f"metrics written to {card}", file=sys.stderr)
     return 0
 
