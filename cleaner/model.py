@@ -222,24 +222,31 @@ class LineModel:
         return LineModel(*self.stages, self.metadata, self.body_threshold, self.lexicon,
                          self.html_body_threshold, html_model)
 
-    def _split(self, html: np.ndarray | None, lengths: list[int]) -> np.ndarray | None:
-        """Per row, whether the HTML model reads it; None when this model reads all."""
+    def _per_format(self, html: np.ndarray | None, lengths: list[int], features: np.ndarray,
+                    tokens: Tokens | None, ancestors: np.ndarray | None
+                    ) -> list[tuple[np.ndarray, LineModel, dict]] | None:
+        """Per input format present in the batch: its rows, the model that reads them and
+        the arguments of that model's call. None when this model reads every row (it
+        holds no HTML model, or the batch has no HTML page)."""
         if self.html_model is None or html is None:
             return None
         html = np.asarray(html, bool)
         if len(html) != len(lengths):
             raise ValueError("html must say, per page, whether it is an HTML page")
-        return np.repeat(html, lengths) if html.any() else None
-
-    @staticmethod
-    def _part(rows: np.ndarray, html: np.ndarray, lengths: list[int], features: np.ndarray,
-              tokens: Tokens | None, ancestors: np.ndarray | None, chosen: bool) -> dict:
-        """The arguments of one format's pages (chosen: HTML), for a model call."""
-        mine = rows == chosen
-        return {"features": features[mine],
+        if not html.any():
+            return None
+        rows = np.repeat(html, lengths)
+        parts = []
+        for chosen, model in ((False, self), (True, self.html_model)):
+            if not (html == chosen).any():
+                continue
+            mine = rows == chosen
+            parts.append((mine, model, {
+                "features": features[mine],
                 "lengths": [n for n, page in zip(lengths, html, strict=True) if page == chosen],
                 "tokens": None if tokens is None else tokens.select(mine),
-                "ancestors": None if ancestors is None else ancestors[mine]}
+                "ancestors": None if ancestors is None else ancestors[mine]}))
+        return parts
 
     @classmethod
     def fit(cls, features: np.ndarray, labels: np.ndarray, pages: np.ndarray | None = None,
@@ -353,15 +360,12 @@ class LineModel:
         if len(features) == 0:
             return np.zeros((0, len(self.labels)))
         lengths = [len(features)] if lengths is None else lengths
-        rows = self._split(html, lengths)
-        if rows is not None:
+        parts = self._per_format(html, lengths, features, tokens, ancestors)
+        if parts is not None:
             out = np.zeros((len(features), len(self.labels)))
-            for chosen, model in ((False, self), (True, self.html_model)):
-                part = self._part(rows, np.asarray(html, bool), lengths, features, tokens,
-                                  ancestors, chosen)
-                if part["lengths"]:
-                    columns = [self.labels.index(label) for label in model.labels]
-                    out[np.ix_(rows == chosen, columns)] = model.predict_proba(**part)
+            for mine, model, part in parts:
+                columns = [self.labels.index(label) for label in model.labels]
+                out[np.ix_(mine, columns)] = model.predict_proba(**part)
             return out
         body, staged = self._body_and_staged(features, lengths, tokens, ancestors)
         body = body[:, None]
@@ -388,18 +392,14 @@ class LineModel:
         if len(features) == 0:
             return labels, np.ones(0)
         lengths = [len(features)] if lengths is None else lengths
-        rows = self._split(html, lengths)
-        if rows is not None:
+        parts = self._per_format(html, lengths, features, tokens, ancestors)
+        if parts is not None:
             probability = np.ones(len(features))
             thresholds = np.broadcast_to(np.asarray(body_threshold, float), len(features))
-            for chosen, model in ((False, self), (True, self.html_model)):
-                part = self._part(rows, np.asarray(html, bool), lengths, features, tokens,
-                                  ancestors, chosen)
-                if part["lengths"]:
-                    mine = rows == chosen
-                    labels[mine], probability[mine] = model.predict(
-                        **part, body_threshold=thresholds[mine], reasons=reasons,
-                        empty_page_margin=empty_page_margin)
+            for mine, model, part in parts:
+                labels[mine], probability[mine] = model.predict(
+                    **part, body_threshold=thresholds[mine], reasons=reasons,
+                    empty_page_margin=empty_page_margin)
             return labels, probability
         body, staged = self._body_and_staged(features, lengths, tokens, ancestors)
         probability = body.copy()

@@ -385,7 +385,7 @@ def command_line(prog: str, argv: list[str] | None) -> str:
     """The command that made a report, as the card shows it (it once said `make eval`
     whatever the command was)."""
     args = sys.argv[1:] if argv is None else argv
-    return f"$ {' '.join([prog, *map(shlex.quote, args)])}  # {datetime.date.today()}"
+    return f"$ {' '.join([prog, shlex.join(args)]).rstrip()}  # {datetime.date.today()}"
 
 
 def main(argv: list[str] | None = None, prog: str = "python -m cleaner.training.evaluate") -> int:

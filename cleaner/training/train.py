@@ -180,13 +180,13 @@ def train(corpus: Rows, hand_labelled: Rows, metadata: dict | None = None,
     metadata = {"body_threshold": BODY_THRESHOLD, "html_body_threshold": HTML_BODY_THRESHOLD,
                 **(metadata or {})}
     sample = CORPUS_SAMPLE if corpus_sample is None else corpus_sample
+    html_sample = HTML_CORPUS_SAMPLE if corpus_sample is None else corpus_sample
     html = corpus.pages % dataset.RENDERINGS == 0
     text_rows, html_rows = corpus.select(~html), corpus.select(html)
     text_model = _fit(Rows.concat([text_rows, hand_labelled]),
                       np.concatenate([sample_mask(len(text_rows), sample),
                                       np.ones(len(hand_labelled), bool)]), metadata)
-    html_fit = sample_mask(len(html_rows),
-                           HTML_CORPUS_SAMPLE if corpus_sample is None else corpus_sample)
+    html_fit = sample_mask(len(html_rows), html_sample)
     if not with_html or len(set(html_rows.labels[html_fit] == BODY)) < 2:
         # No corpora (or too few HTML rows to learn from): the text model reads HTML too.
         return text_model
