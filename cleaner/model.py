@@ -16,6 +16,7 @@ import importlib.resources
 import math
 import os
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -26,10 +27,15 @@ from cleaner.labels import BLANK, BODY, LABELS
 from cleaner.lexicon import LEXICON_FEATURES, Lexicon, LexiconError, Tokens
 
 FORMAT = "cleaner-line-model"
-FORMAT_VERSION = 5
+FORMAT_VERSION = 6
+#: Versions this cleaner reads: 5 is 6 without a bag (``LineModel.with_bag``).
+READABLE_VERSIONS = (5, FORMAT_VERSION)
 #: Prefix of the arrays of the stages that read HTML pages, in a model whose input
 #: formats have trees of their own (``LineModel.with_html``).
 HTML_PREFIX = "html."
+#: Prefix of the arrays of a model's i-th extra pair of keep stages (``bag0.``, ...; see
+#: ``LineModel.with_bag``).
+BAG_PREFIX = "bag"
 #: The keep model's second class: every label but body.
 DROP = "drop"
 #: The word cues' arrays in a model file (Lexicon.arrays, in the order Lexicon takes them).
@@ -41,6 +47,8 @@ LEXICON_ARRAYS = tuple(f"lexicon.{name}" for name in Lexicon.empty().arrays)
 EMPTY_PAGE_MARGIN = 0.2
 #: The three stages, in the order they run, as named in a model file.
 STAGES = ("keep", "context", "reason")
+#: The stages that give p(body), all that an extra pair in a model's bag holds.
+KEEP_STAGES = STAGES[:2]
 #: Where the shipped model lives: ``cleaner/models`` is a link to ``models/`` in a
 #: checkout (where training writes) and a package-data folder in a wheel.
 MODELS_DIR = Path(str(importlib.resources.files("cleaner") / "models"))
@@ -154,6 +162,37 @@ def _as_forest(estimator) -> Forest:
     return estimator if isinstance(estimator, Forest) else Forest.from_estimator(estimator)
 
 
+class KeepStages(NamedTuple):
+    """The two keep stages and the word cues they read: all that p(body) needs."""
+
+    keep: Forest
+    context: Forest
+    lexicon: Lexicon
+
+    def body_and_staged(self, features: np.ndarray, lengths: list[int],
+                        tokens: Tokens | None, ancestors: np.ndarray | None
+                        ) -> tuple[np.ndarray, np.ndarray]:
+        """p(body) from the context stage, and the rows it read (line features, word cues,
+        first-stage context)."""
+        cues = self.lexicon.columns(Tokens.empty() if tokens is None else tokens,
+                                    len(features), lengths)
+        features = np.hstack([features, cues.astype(features.dtype, copy=False)])
+        first = self.keep.predict_proba(features)[:, 0]
+        staged = np.hstack([features, prediction_context(first, lengths, ancestors,
+                                                         _chars(features))])
+        return self.context.predict_proba(staged)[:, 0], staged
+
+    def check(self) -> None:
+        columns = stage_columns()
+        for stage, forest in zip(KEEP_STAGES, self[:2], strict=True):
+            if [str(c) for c in forest.classes_] != [BODY, DROP]:
+                raise ModelError("keep models must predict exactly body/drop")
+            if forest.n_features != len(columns[stage]):
+                raise ModelError(f"{stage} stage reads {forest.n_features} columns, this "
+                                 f"cleaner computes {len(columns[stage])}; retrain with "
+                                 "`make train`")
+
+
 class LineModel:
     """Three tree ensembles: keep (body) or drop, the same again in context, and why a line goes.
 
@@ -173,14 +212,17 @@ class LineModel:
 
     A model may hold a second model of its own for HTML pages (``html_model``,
     see :meth:`with_html`): fitted on HTML rows only, so that what helps one
-    input format does not cost the other, as it did with shared trees.
+    input format does not cost the other, as it did with shared trees. It may
+    also hold a bag of extra keep stages (``bag``, see :meth:`with_bag`), fitted
+    on other rows: its p(body) is then the mean of its own and theirs.
     """
 
     def __init__(self, keep_estimator, context_estimator, reason_estimator,
                  metadata: dict | None = None, body_threshold: float | None = None,
                  lexicon: Lexicon | None = None,
                  html_body_threshold: float | None = None,
-                 html_model: LineModel | None = None) -> None:
+                 html_model: LineModel | None = None,
+                 bag: tuple[KeepStages, ...] | list[KeepStages] = ()) -> None:
         self.metadata = dict(metadata or {})
         if html_model is not None and html_model.html_model is not None:
             raise ModelError("the HTML model cannot hold a model of its own")
@@ -202,6 +244,11 @@ class LineModel:
                 raise ModelError(f"{stage} stage reads {forest.n_features} columns, this "
                                  f"cleaner computes {len(columns[stage])}; retrain with "
                                  "`make train`")
+        self.bag = tuple(bag)
+        for member in self.bag:
+            if not isinstance(member, KeepStages):
+                raise ModelError("a bag holds KeepStages")
+            member.check()
         self.labels: list[str] = [BODY, *reasons]
         if body_threshold is None:
             body_threshold = self.metadata.get("body_threshold", 0.5)
@@ -220,7 +267,19 @@ class LineModel:
     def with_html(self, html_model: LineModel | None) -> LineModel:
         """This model (for text pages) with ``html_model`` for HTML pages."""
         return LineModel(*self.stages, self.metadata, self.body_threshold, self.lexicon,
-                         self.html_body_threshold, html_model)
+                         self.html_body_threshold, html_model, self.bag)
+
+    def with_bag(self, bag: list[KeepStages]) -> LineModel:
+        """This model with ``bag``: keep stages fitted on other rows, whose p(body) is
+        averaged with this model's (reasons stay this model's). On the validation split,
+        two models on disjoint halves of the text rows read better averaged than either
+        alone or one model on all the rows (see the model card)."""
+        return LineModel(*self.stages, self.metadata, self.body_threshold, self.lexicon,
+                         self.html_body_threshold, self.html_model, bag)
+
+    @property
+    def keep_stages(self) -> KeepStages:
+        return KeepStages(self.keep_estimator, self.context_estimator, self.lexicon)
 
     def _per_format(self, html: np.ndarray | None, lengths: list[int], features: np.ndarray,
                     tokens: Tokens | None, ancestors: np.ndarray | None
@@ -255,8 +314,9 @@ class LineModel:
             keep_iter: int = 300, reason_iter: int = 100, random_state: int = 0,
             keep_learning_rate: float = 0.1, reason_learning_rate: float = 0.15,
             tokens: Tokens | None = None, groups: np.ndarray | None = None,
-            ancestors: np.ndarray | None = None) -> LineModel:
-        """Fit the word cues and all three stages.
+            ancestors: np.ndarray | None = None, reasons: bool = True) -> LineModel:
+        """Fit the word cues and all three stages (``reasons=False``: the reason stage is
+        the labels' prior only, for a model whose keep stages join another's bag).
 
         ``pages`` gives each row's page (rows of one page are consecutive);
         ``folds`` (0 or 1 per row, whole pages) splits the rows for the
@@ -320,9 +380,9 @@ class LineModel:
         context = fit_keep(staged, fit_mask)
 
         dropped = fit_mask & (labels != BODY)
-        if len(set(labels[dropped])) > 1:
+        if reasons and len(set(labels[dropped])) > 1:
             reason = make_estimator(reason_iter, reason_learning_rate, random_state)
-        else:  # one kind of dropped line: nothing to learn, the prior says it
+        else:  # one kind of dropped line (or no reasons wanted): the prior says it
             from sklearn.dummy import DummyClassifier
 
             reason = DummyClassifier(strategy="prior")
@@ -332,18 +392,16 @@ class LineModel:
     def _body_and_staged(self, features: np.ndarray, lengths: list[int] | None,
                          tokens: Tokens | None, ancestors: np.ndarray | None
                          ) -> tuple[np.ndarray, np.ndarray]:
-        """p(body) from the context stage, and the staged rows the reason model reads."""
+        """p(body) from the context stage (the mean over the bag's too), and the staged rows
+        the reason model reads."""
         lengths = [len(features)] if lengths is None else lengths
         if sum(lengths) != len(features):
             raise ValueError("page lengths must add up to the number of rows")
         _check_columns(features)
-        cues = self.lexicon.columns(Tokens.empty() if tokens is None else tokens,
-                                    len(features), lengths)
-        features = np.hstack([features, cues.astype(features.dtype, copy=False)])
-        first = self.keep_estimator.predict_proba(features)[:, 0]
-        staged = np.hstack([features, prediction_context(first, lengths, ancestors,
-                                                         _chars(features))])
-        return self.context_estimator.predict_proba(staged)[:, 0], staged
+        body, staged = self.keep_stages.body_and_staged(features, lengths, tokens, ancestors)
+        for member in self.bag:
+            body = body + member.body_and_staged(features, lengths, tokens, ancestors)[0]
+        return body / (1 + len(self.bag)), staged
 
     def predict_proba(self, features: np.ndarray, lengths: list[int] | None = None,
                       tokens: Tokens | None = None, ancestors: np.ndarray | None = None,
@@ -418,17 +476,25 @@ class LineModel:
         probability[dropped] = (1.0 - body[dropped]) * odds[np.arange(len(best)), best]
         return labels, probability
 
-    def _stage_header(self) -> dict:
+    def _description(self) -> dict:
+        """The header's description of this model's stages (and its bag's, if any)."""
         columns = stage_columns()
-        return {stage: {"classes": forest.classes, "link": forest.link,
-                        "feature_names": columns[stage]}
-                for stage, forest in zip(STAGES, self.stages, strict=True)}
+
+        def describe(names: tuple[str, ...], forests) -> dict:
+            return {stage: {"classes": forest.classes, "link": forest.link,
+                            "feature_names": columns[stage]}
+                    for stage, forest in zip(names, forests, strict=True)}
+
+        description = {"stages": describe(STAGES, self.stages)}
+        if self.bag:
+            description["bag"] = [describe(KEEP_STAGES, member[:2]) for member in self.bag]
+        return description
 
     def _arrays(self) -> dict[str, np.ndarray]:
-        arrays = {f"{stage}.{name}": array
-                  for stage, forest in zip(STAGES, self.stages, strict=True)
-                  for name, array in forest.arrays.items()}
-        arrays.update({f"lexicon.{name}": array for name, array in self.lexicon.arrays.items()})
+        arrays = _stage_arrays(STAGES, self.stages, self.lexicon)
+        for i, member in enumerate(self.bag):
+            arrays.update({f"{BAG_PREFIX}{i}.{name}": array for name, array in
+                           _stage_arrays(KEEP_STAGES, member[:2], member.lexicon).items()})
         return arrays
 
     def to_bytes(self) -> bytes:
@@ -438,12 +504,12 @@ class LineModel:
             "format": FORMAT, "format_version": FORMAT_VERSION, "labels": self.labels,
             "body_threshold": self.body_threshold,
             "html_body_threshold": self.html_body_threshold, "metadata": self.metadata,
-            "stages": self._stage_header(),
+            **self._description(),
         }
         arrays = self._arrays()
         if self.html_model is not None:
             header["html"] = {"labels": self.html_model.labels,
-                              "stages": self.html_model._stage_header()}
+                              **self.html_model._description()}
             arrays.update({HTML_PREFIX + name: array
                            for name, array in self.html_model._arrays().items()})
         return model_file.pack(arrays, header)
@@ -493,9 +559,11 @@ class LineModel:
         if header.get("format") != FORMAT:
             raise ModelError("not a cleaner model file")
         version = header.get("format_version")
-        if version != FORMAT_VERSION or isinstance(version, bool):
+        if version not in READABLE_VERSIONS or isinstance(version, bool):
             raise ModelError(f"model format version {version!r}, this cleaner reads version "
                              f"{FORMAT_VERSION}; retrain with `make train`")
+        if version < FORMAT_VERSION and ("bag" in header or "bag" in (header.get("html") or {})):
+            raise ModelError(f"a bag in a model file of version {version}")
         html = header.get("html")
         if html is not None and not isinstance(html, dict):
             raise ModelError("the HTML model's description is not a mapping")
@@ -505,7 +573,7 @@ class LineModel:
                        for name, array in arrays.items() if name.startswith(HTML_PREFIX)}
         if html is None and html_arrays:
             raise ModelError("unexpected arrays in the model file")
-        forests, lexicon = cls._stages_from(own, header.get("stages"))
+        forests, lexicon, bag = cls._parts_from(own, header)
         metadata = header.get("metadata", {})
         if not isinstance(metadata, dict):
             raise ModelError("model metadata is not a mapping")
@@ -515,8 +583,8 @@ class LineModel:
         html_model = None
         if html is not None:
             try:
-                html_forests, html_lexicon = cls._stages_from(html_arrays, html.get("stages"))
-                html_model = cls(*html_forests, lexicon=html_lexicon)
+                html_forests, html_lexicon, html_bag = cls._parts_from(html_arrays, html)
+                html_model = cls(*html_forests, lexicon=html_lexicon, bag=html_bag)
             except ModelError as error:
                 raise ModelError(f"HTML model: {error}") from None
             if html.get("labels") != html_model.labels:
@@ -524,21 +592,47 @@ class LineModel:
                                  "stage's classes")
         model = cls(*forests, metadata, body_threshold=threshold, lexicon=lexicon,
                     html_body_threshold=header.get("html_body_threshold"),
-                    html_model=html_model)
+                    html_model=html_model, bag=bag)
         if header.get("labels") != model.labels:
             raise ModelError("labels in the header do not match the reason stage's classes")
         return model
 
+    @classmethod
+    def _parts_from(cls, arrays: dict[str, np.ndarray], description: dict
+                    ) -> tuple[list[Forest], Lexicon, list[KeepStages]]:
+        """One model's stages, word cues and bag, from its arrays and its description in
+        the header (``stages``, and ``bag`` if it has one)."""
+        members = description.get("bag", [])
+        if not isinstance(members, list):
+            raise ModelError("the bag's description is not a list")
+        bag = []
+        for i, stages in enumerate(members):
+            prefix = f"{BAG_PREFIX}{i}."
+            try:
+                forests, lexicon = cls._stages_from(
+                    {name.removeprefix(prefix): array for name, array in arrays.items()
+                     if name.startswith(prefix)}, stages, KEEP_STAGES)
+            except ModelError as error:
+                raise ModelError(f"bag model {i}: {error}") from None
+            bag.append(KeepStages(*forests, lexicon))
+        own = {name: array for name, array in arrays.items()
+               if not name.startswith(BAG_PREFIX)}
+        if any(not name.startswith(tuple(f"{BAG_PREFIX}{i}." for i in range(len(bag))))
+               for name in arrays.keys() - own.keys()):
+            raise ModelError("unexpected arrays in the model file")
+        forests, lexicon = cls._stages_from(own, description.get("stages"))
+        return forests, lexicon, bag
+
     @staticmethod
-    def _stages_from(arrays: dict[str, np.ndarray], stages: object
-                     ) -> tuple[list[Forest], Lexicon]:
-        """The three stages and the word cues of one model, checked against ``stages``,
+    def _stages_from(arrays: dict[str, np.ndarray], stages: object,
+                     names: tuple[str, ...] = STAGES) -> tuple[list[Forest], Lexicon]:
+        """The stages ``names`` and the word cues of one model, checked against ``stages``,
         their description in the header."""
-        if not isinstance(stages, dict) or set(stages) != set(STAGES):
-            raise ModelError(f"header must describe the stages {list(STAGES)}")
+        if not isinstance(stages, dict) or set(stages) != set(names):
+            raise ModelError(f"header must describe the stages {list(names)}")
         columns = stage_columns()
         forests = []
-        for stage in STAGES:
+        for stage in names:
             spec = stages[stage]
             if not isinstance(spec, dict):
                 raise ModelError(f"{stage} stage: description is not a mapping")
@@ -558,7 +652,7 @@ class LineModel:
                 forests.append(Forest(classes, link, len(columns[stage]), stage_arrays))
             except ForestError as error:
                 raise ModelError(f"{stage} stage: {error}") from None
-        if any(not name.startswith(tuple(f"{s}." for s in STAGES))
+        if any(not name.startswith(tuple(f"{s}." for s in names))
                and name not in LEXICON_ARRAYS for name in arrays):
             raise ModelError("unexpected arrays in the model file")
         try:
@@ -570,4 +664,11 @@ class LineModel:
         return forests, lexicon
 
 
-__all__ = ["LineModel", "ModelError", "default_model_path", "one_thread"]
+def _stage_arrays(names: tuple[str, ...], forests, lexicon: Lexicon) -> dict[str, np.ndarray]:
+    arrays = {f"{stage}.{name}": array for stage, forest in zip(names, forests, strict=True)
+              for name, array in forest.arrays.items()}
+    arrays.update({f"lexicon.{name}": array for name, array in lexicon.arrays.items()})
+    return arrays
+
+
+__all__ = ["KeepStages", "LineModel", "ModelError", "default_model_path", "one_thread"]

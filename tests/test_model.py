@@ -271,7 +271,7 @@ def test_a_pickled_array_is_refused_unread(tiny_model: LineModel, tmp_path: Path
     assert "unreadable array 'keep.value.npy'" in message
 
 
-@pytest.mark.parametrize("version", [1, 2, 3, 4, 6, "5", None, True])
+@pytest.mark.parametrize("version", [1, 2, 3, 4, 7, "6", None, True])
 def test_wrong_format_version(tiny_model: LineModel, tmp_path: Path, version: object) -> None:
     arrays, header = parts_of(tiny_model)
     header["format_version"] = version
@@ -741,3 +741,88 @@ def test_the_html_model_gives_no_label_the_text_model_lacks(per_format) -> None:
     text, html, _ = per_format
     with pytest.raises(ModelError, match=r"labels the text model does not: \['meta', 'promo'\]"):
         html.with_html(text)
+
+
+# ------------------------------------------------------------------ a bag of keep stages
+
+
+@pytest.fixture(scope="module")
+def bagged() -> tuple[LineModel, LineModel, LineModel]:
+    """(a model, another fitted on other labels, the first holding the second's keep
+    stages): the two disagree on some lines, so the mean shows."""
+    first = fit_on(fixture_pages(("text",)))
+    second = fit_on(fixture_pages(("text",)), reasons=False,
+                    label=lambda line: BODY if len(line.strip()) >= 80 else "nav")
+    return first, second, first.with_bag([second.keep_stages])
+
+
+def test_a_bag_averages_p_body_and_keeps_the_first_models_reasons(bagged) -> None:
+    first, second, both = bagged
+    features, lengths = stacked(fixture_pages(("text",)))
+    p_first = first.predict_proba(features, lengths)[:, 0]
+    p_second = second.predict_proba(features, lengths)[:, 0]
+    assert not np.allclose(p_first, p_second)
+    proba = both.predict_proba(features, lengths)
+    np.testing.assert_allclose(proba[:, 0], (p_first + p_second) / 2)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    labels, _ = both.predict(features, lengths, 0.5)
+    dropped = labels != BODY
+    assert dropped.any() and (~dropped).any()
+    assert ((proba[:, 0] >= 0.5) == ~dropped).all()
+    assert set(labels[dropped]) <= set(first.labels[1:])
+    # The second model was fitted without reasons: its reason stage is the prior alone.
+    assert second.reason_estimator.n_trees <= len(second.labels) - 1
+
+
+def test_a_bagged_model_round_trips_with_an_html_model(bagged, per_format, tmp_path) -> None:
+    _, _, both = bagged
+    model = both.with_html(per_format[1].with_bag([both.bag[0]]))
+    model.save(tmp_path / "m.npz")
+    loaded = LineModel.load(tmp_path / "m.npz")
+    assert len(loaded.bag) == 1 and len(loaded.html_model.bag) == 1
+    features, lengths = stacked(fixture_pages())
+    is_html = np.arange(len(lengths)) % 2 == 1
+    np.testing.assert_array_equal(loaded.predict_proba(features, lengths, html=is_html),
+                                  model.predict_proba(features, lengths, html=is_html))
+    assert not np.array_equal(loaded.predict_proba(features, lengths)[:, 0],
+                              per_format[0].predict_proba(features, lengths)[:, 0])
+
+
+def test_a_damaged_bag_is_named(bagged, tmp_path: Path) -> None:
+    arrays, header = parts_of(bagged[2])
+    del arrays["bag0.context.value"]
+    message = load_error(write(tmp_path / "m.npz", packed(arrays, header)))
+    assert "bag model 0: context stage: missing array 'value'" in message
+    arrays, header = parts_of(bagged[2])
+    del header["bag"]
+    assert "unexpected arrays" in load_error(write(tmp_path / "m2.npz", packed(arrays, header)))
+    arrays, header = parts_of(bagged[2])
+    header["bag"].append(header["bag"][0])  # described, but no arrays of its own
+    assert "bag model 1: " in load_error(write(tmp_path / "m3.npz", packed(arrays, header)))
+    arrays, header = parts_of(bagged[2])
+    header["bag"] = {"keep": {}}
+    assert "not a list" in load_error(write(tmp_path / "m4.npz", packed(arrays, header)))
+    arrays, header = parts_of(bagged[2])
+    header["bag"][0]["reason"] = header["stages"]["reason"]
+    assert "bag model 0: header must describe the stages ['keep', 'context']" in load_error(
+        write(tmp_path / "m5.npz", packed(arrays, header)))
+
+
+def test_version_5_files_are_read_as_files_without_a_bag(bagged, tmp_path: Path) -> None:
+    first, _, both = bagged
+    arrays, header = parts_of(first)
+    header["format_version"] = 5
+    loaded = LineModel.load(write(tmp_path / "m.npz", packed(arrays, header)))
+    features, lengths = stacked(fixture_pages(("text",)))
+    np.testing.assert_array_equal(loaded.predict_proba(features, lengths),
+                                  first.predict_proba(features, lengths))
+    arrays, header = parts_of(both)
+    header["format_version"] = 5
+    assert "a bag in a model file of version 5" in load_error(
+        write(tmp_path / "m2.npz", packed(arrays, header)))
+
+
+def test_a_bag_holds_keep_stages_only(bagged) -> None:
+    first, second, _ = bagged
+    with pytest.raises(ModelError, match="a bag holds KeepStages"):
+        first.with_bag([second])

@@ -7,6 +7,7 @@ import dataclasses
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import PAGES
 
@@ -163,3 +164,36 @@ def test_corpora_give_html_pages_trees_of_their_own(tmp_path: Path,
     # the tiny corpus lacks.
     assert set(model.html_model.labels) < set(model.labels)
     assert training.train(corpus.select(~html), hand, corpus_sample=1.0).html_model is None
+
+
+def test_the_text_model_averages_two_fits_on_disjoint_slices(tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch
+                                                             ) -> None:
+    from cleaner.training import train as training
+
+    monkeypatch.setattr(training, "KEEP_ITERATIONS", 3)
+    monkeypatch.setattr(training, "REASON_ITERATIONS", 3)
+    _tiny_corpus(tmp_path / "data" / "tiny")
+    monkeypatch.chdir(tmp_path)
+    corpus = training.corpus_training_rows(tmp_path / "data", progress=False)
+    hand = training.hand_labelled_training_rows(sorted(SHIPPED_SEEDS.glob("*.labels.tsv")),
+                                                int(corpus.groups.max()) + 1)
+    model = training.train(corpus, hand, corpus_sample=0.5)
+    assert len(model.bag) == training.TEXT_MODELS - 1 == 1
+    assert model.bag[0].keep.arrays["value"].tobytes() != \
+        model.keep_estimator.arrays["value"].tobytes()
+    # A sample with no room for a second disjoint slice gives one fit.
+    assert not training.train(corpus, hand, corpus_sample=0.6).bag
+
+
+def test_sample_slices_are_disjoint_and_the_first_is_the_sample() -> None:
+    from cleaner.training.train import sample_mask, sample_slices
+
+    first, second = sample_slices(10_000, 0.5, 2)
+    assert not (first & second).any() and (first | second).all()
+    np.testing.assert_array_equal(first, sample_mask(10_000, 0.5))
+    small = sample_slices(10_000, 0.125, 3)
+    assert [abs(s.mean() - 0.125) < 0.01 for s in small] == [True] * 3
+    assert not (small[0] & small[1]).any() and not (small[1] & small[2]).any()
+    wrapped = sample_slices(10_000, 0.75, 2)  # beyond 1: they wrap around and overlap
+    assert abs(wrapped[1].mean() - 0.75) < 0.02 and (wrapped[0] & wrapped[1]).any()

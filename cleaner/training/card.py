@@ -56,6 +56,9 @@ def write_card(path: str | Path, model: LineModel, data_dir: str | Path) -> None
          "corpora's HTML renderings); trees shared by both formats traded one against the "
          "other." if model.html_model is not None else
          "- One model reads both text and HTML pages."),
+        *([f"- The text pages' p(body) is the mean over {1 + len(model.bag)} pairs of keep "
+           "stages fitted on disjoint slices of the text rows (each with its own word cues); "
+           "the first pair's model gives the reasons."] if model.bag else []),
         "- Keep model: gradient-boosted trees (body vs drop), "
         f"{meta.get('keep_iterations')} rounds"
         + (f" of trees of up to {meta['max_leaf_nodes']} leaves" if "max_leaf_nodes" in meta
