@@ -788,24 +788,24 @@ def test_a_bagged_model_round_trips_with_an_html_model(bagged, per_format, tmp_p
                               per_format[0].predict_proba(features, lengths)[:, 0])
 
 
-def test_a_damaged_bag_is_named(bagged, tmp_path: Path) -> None:
+def _without(mapping: dict, key: str) -> None:
+    del mapping[key]
+
+
+@pytest.mark.parametrize(("damage", "expected"), [
+    (lambda arrays, header: _without(arrays, "bag0.context.value"),
+     "bag model 0: context stage: missing array 'value'"),
+    (lambda arrays, header: _without(header, "bag"), "unexpected arrays"),
+    # described twice, but the second has no arrays of its own
+    (lambda arrays, header: header["bag"].append(header["bag"][0]), "bag model 1: "),
+    (lambda arrays, header: header.update(bag={"keep": {}}), "the bag's description is not a list"),
+    (lambda arrays, header: header["bag"][0].update(reason=header["stages"]["reason"]),
+     "bag model 0: header must describe the stages ['keep', 'context']"),
+])
+def test_a_damaged_bag_is_named(bagged, tmp_path: Path, damage, expected: str) -> None:
     arrays, header = parts_of(bagged[2])
-    del arrays["bag0.context.value"]
-    message = load_error(write(tmp_path / "m.npz", packed(arrays, header)))
-    assert "bag model 0: context stage: missing array 'value'" in message
-    arrays, header = parts_of(bagged[2])
-    del header["bag"]
-    assert "unexpected arrays" in load_error(write(tmp_path / "m2.npz", packed(arrays, header)))
-    arrays, header = parts_of(bagged[2])
-    header["bag"].append(header["bag"][0])  # described, but no arrays of its own
-    assert "bag model 1: " in load_error(write(tmp_path / "m3.npz", packed(arrays, header)))
-    arrays, header = parts_of(bagged[2])
-    header["bag"] = {"keep": {}}
-    assert "not a list" in load_error(write(tmp_path / "m4.npz", packed(arrays, header)))
-    arrays, header = parts_of(bagged[2])
-    header["bag"][0]["reason"] = header["stages"]["reason"]
-    assert "bag model 0: header must describe the stages ['keep', 'context']" in load_error(
-        write(tmp_path / "m5.npz", packed(arrays, header)))
+    damage(arrays, header)
+    assert expected in load_error(write(tmp_path / "m.npz", packed(arrays, header)))
 
 
 def test_version_5_files_are_read_as_files_without_a_bag(bagged, tmp_path: Path) -> None:

@@ -144,10 +144,9 @@ def test_models_trained_in_code_decide_at_the_shipped_threshold(monkeypatch) -> 
     assert (told.body_threshold, told.html_body_threshold) == (0.7, 0.2)
 
 
-def test_corpora_give_html_pages_trees_of_their_own(tmp_path: Path,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    """The HTML model learns from the corpora's HTML renderings only, the text model from
-    the rest and the hand-labelled pages; without HTML rows there is one model for both."""
+@pytest.fixture
+def tiny_training(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """(the training module set to a few rounds, the tiny corpus's rows, the seeds' rows)."""
     from cleaner.training import train as training
 
     monkeypatch.setattr(training, "KEEP_ITERATIONS", 3)
@@ -157,6 +156,13 @@ def test_corpora_give_html_pages_trees_of_their_own(tmp_path: Path,
     corpus = training.corpus_training_rows(tmp_path / "data", progress=False)
     hand = training.hand_labelled_training_rows(sorted(SHIPPED_SEEDS.glob("*.labels.tsv")),
                                                 int(corpus.groups.max()) + 1)
+    return training, corpus, hand
+
+
+def test_corpora_give_html_pages_trees_of_their_own(tiny_training) -> None:
+    """The HTML model learns from the corpora's HTML renderings only, the text model from
+    the rest and the hand-labelled pages; without HTML rows there is one model for both."""
+    training, corpus, hand = tiny_training
     model = training.train(corpus, hand, corpus_sample=1.0)
     html = corpus.pages % training.dataset.RENDERINGS == 0
     assert model.html_model is not None and 0 < html.sum() < len(corpus)
@@ -166,18 +172,8 @@ def test_corpora_give_html_pages_trees_of_their_own(tmp_path: Path,
     assert training.train(corpus.select(~html), hand, corpus_sample=1.0).html_model is None
 
 
-def test_the_text_model_averages_two_fits_on_disjoint_slices(tmp_path: Path,
-                                                             monkeypatch: pytest.MonkeyPatch
-                                                             ) -> None:
-    from cleaner.training import train as training
-
-    monkeypatch.setattr(training, "KEEP_ITERATIONS", 3)
-    monkeypatch.setattr(training, "REASON_ITERATIONS", 3)
-    _tiny_corpus(tmp_path / "data" / "tiny")
-    monkeypatch.chdir(tmp_path)
-    corpus = training.corpus_training_rows(tmp_path / "data", progress=False)
-    hand = training.hand_labelled_training_rows(sorted(SHIPPED_SEEDS.glob("*.labels.tsv")),
-                                                int(corpus.groups.max()) + 1)
+def test_the_text_model_averages_two_fits_on_disjoint_slices(tiny_training) -> None:
+    training, corpus, hand = tiny_training
     model = training.train(corpus, hand, corpus_sample=0.5)
     assert len(model.bag) == training.TEXT_MODELS - 1 == 1
     assert model.bag[0].keep.arrays["value"].tobytes() != \
