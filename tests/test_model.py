@@ -826,3 +826,17 @@ def test_a_bag_holds_keep_stages_only(bagged) -> None:
     first, second, _ = bagged
     with pytest.raises(ModelError, match="a bag holds KeepStages"):
         first.with_bag([second])
+
+
+def test_the_shipped_text_model_averages_two_fits_and_can_read_with_one() -> None:
+    """What the README says: text pages are read by two fits averaged, and
+    ``with_bag([])`` reads them with the first alone (faster, the model shipped before)."""
+    model = LineModel.load()
+    assert len(model.bag) == 1
+    assert model.html_model is not None and not model.html_model.bag
+    features, lengths = stacked(fixture_pages(("text",)))
+    p_first = model.with_bag([]).predict_proba(features, lengths)[:, 0]
+    p_second = model.bag[0].body_and_staged(features, lengths, None, None)[0]
+    np.testing.assert_allclose(model.predict_proba(features, lengths)[:, 0],
+                               (p_first + p_second) / 2)
+    assert not np.allclose(p_first, p_second)
