@@ -182,15 +182,22 @@ class KeepStages(NamedTuple):
                                                          _chars(features))])
         return self.context.predict_proba(staged)[:, 0], staged
 
-    def check(self) -> None:
-        columns = stage_columns()
-        for stage, forest in zip(KEEP_STAGES, self[:2], strict=True):
-            if [str(c) for c in forest.classes_] != [BODY, DROP]:
-                raise ModelError("keep models must predict exactly body/drop")
-            if forest.n_features != len(columns[stage]):
-                raise ModelError(f"{stage} stage reads {forest.n_features} columns, this "
-                                 f"cleaner computes {len(columns[stage])}; retrain with "
-                                 "`make train`")
+    @property
+    def forests(self) -> tuple[Forest, Forest]:
+        return self.keep, self.context
+
+
+def _check_stages(names: tuple[str, ...], forests) -> None:
+    """Keep stages predict body/drop, and every stage reads the columns this cleaner
+    computes for it."""
+    columns = stage_columns()
+    for stage, forest in zip(names, forests, strict=True):
+        if stage != "reason" and [str(c) for c in forest.classes_] != [BODY, DROP]:
+            raise ModelError("keep models must predict exactly body/drop")
+        if forest.n_features != len(columns[stage]):
+            raise ModelError(f"{stage} stage reads {forest.n_features} columns, this "
+                             f"cleaner computes {len(columns[stage])}; retrain with "
+                             "`make train`")
 
 
 class LineModel:
@@ -228,9 +235,6 @@ class LineModel:
             raise ModelError("the HTML model cannot hold a model of its own")
         self.html_model = html_model
         self.lexicon = Lexicon.empty() if lexicon is None else lexicon
-        for estimator in (keep_estimator, context_estimator):
-            if [str(c) for c in estimator.classes_] != [BODY, DROP]:
-                raise ModelError("keep models must predict exactly body/drop")
         reasons = [str(c) for c in reason_estimator.classes_]
         unknown = set(reasons) - set(LABELS) | (set(reasons) & {BODY, BLANK})
         if unknown:
@@ -238,17 +242,12 @@ class LineModel:
         self.keep_estimator = _as_forest(keep_estimator)
         self.context_estimator = _as_forest(context_estimator)
         self.reason_estimator = _as_forest(reason_estimator)
-        columns = stage_columns()
-        for stage, forest in zip(STAGES, self.stages, strict=True):
-            if forest.n_features != len(columns[stage]):
-                raise ModelError(f"{stage} stage reads {forest.n_features} columns, this "
-                                 f"cleaner computes {len(columns[stage])}; retrain with "
-                                 "`make train`")
+        _check_stages(STAGES, self.stages)
         self.bag = tuple(bag)
         for member in self.bag:
             if not isinstance(member, KeepStages):
                 raise ModelError("a bag holds KeepStages")
-            member.check()
+            _check_stages(KEEP_STAGES, member.forests)
         self.labels: list[str] = [BODY, *reasons]
         if body_threshold is None:
             body_threshold = self.metadata.get("body_threshold", 0.5)
@@ -266,16 +265,18 @@ class LineModel:
 
     def with_html(self, html_model: LineModel | None) -> LineModel:
         """This model (for text pages) with ``html_model`` for HTML pages."""
-        return LineModel(*self.stages, self.metadata, self.body_threshold, self.lexicon,
-                         self.html_body_threshold, html_model, self.bag)
+        return self._copy(html_model, self.bag)
 
     def with_bag(self, bag: list[KeepStages]) -> LineModel:
         """This model with ``bag``: keep stages fitted on other rows, whose p(body) is
         averaged with this model's (reasons stay this model's). On the validation split,
         two models on disjoint halves of the text rows read better averaged than either
         alone or one model on all the rows (see the model card)."""
+        return self._copy(self.html_model, bag)
+
+    def _copy(self, html_model: LineModel | None, bag) -> LineModel:
         return LineModel(*self.stages, self.metadata, self.body_threshold, self.lexicon,
-                         self.html_body_threshold, self.html_model, bag)
+                         self.html_body_threshold, html_model, bag)
 
     @property
     def keep_stages(self) -> KeepStages:
@@ -487,14 +488,14 @@ class LineModel:
 
         description = {"stages": describe(STAGES, self.stages)}
         if self.bag:
-            description["bag"] = [describe(KEEP_STAGES, member[:2]) for member in self.bag]
+            description["bag"] = [describe(KEEP_STAGES, member.forests) for member in self.bag]
         return description
 
     def _arrays(self) -> dict[str, np.ndarray]:
         arrays = _stage_arrays(STAGES, self.stages, self.lexicon)
         for i, member in enumerate(self.bag):
             arrays.update({f"{BAG_PREFIX}{i}.{name}": array for name, array in
-                           _stage_arrays(KEEP_STAGES, member[:2], member.lexicon).items()})
+                           _stage_arrays(KEEP_STAGES, member.forests, member.lexicon).items()})
         return arrays
 
     def to_bytes(self) -> bytes:

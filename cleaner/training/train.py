@@ -62,13 +62,13 @@ CORPUS_SAMPLE = 0.5
 #: dropped against 99.7%, held-out 90.6% in an earlier form); on all, 99.7% (rule 26 in
 #: the model card). The HTML rows are a fifth of the corpus rows, so this costs ~8 minutes.
 HTML_CORPUS_SAMPLE = 1.0
-#: Fewer rounds at a higher rate than before (300 at 0.1, 100 at 0.15): half the trees
-#: to walk for every line cleaned.
 #: Keep stages the text model averages p(body) over, each fitted on its own disjoint
 #: slice of the text rows (``CORPUS_SAMPLE`` each; the seeds in all): on the validation
 #: split two halves averaged read text F1 0.8825 against 0.8793 for one half and 0.8766
 #: for one model on all the rows (rule 29 in the model card). HTML pages: one model.
 TEXT_MODELS = 2
+#: Fewer rounds at a higher rate than before (300 at 0.1, 100 at 0.15): half the trees
+#: to walk for every line cleaned.
 KEEP_ITERATIONS = 200
 KEEP_LEARNING_RATE = 0.15
 REASON_ITERATIONS = 60
