@@ -178,6 +178,10 @@ def test_the_text_model_averages_two_fits_on_disjoint_slices(tiny_training) -> N
     assert len(model.bag) == training.TEXT_MODELS - 1 == 1
     assert model.bag[0].keep.arrays["value"].tobytes() != \
         model.keep_estimator.arrays["value"].tobytes()
+    # The second fits half the keep rounds (rounded: 2 of 3), for speed.
+    assert training.MEMBER_ROUNDS_SHARE == 0.5
+    assert [model.keep_estimator.n_trees, model.context_estimator.n_trees] == [3, 3]
+    assert [model.bag[0].keep.n_trees, model.bag[0].context.n_trees] == [2, 2]
     # A sample with no room for a second disjoint slice gives one fit.
     assert not training.train(corpus, hand, corpus_sample=0.6).bag
 

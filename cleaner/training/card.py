@@ -57,8 +57,11 @@ def write_card(path: str | Path, model: LineModel, data_dir: str | Path) -> None
          "other." if model.html_model is not None else
          "- One model reads both text and HTML pages."),
         *([f"- The text pages' p(body) is the mean over {1 + len(model.bag)} pairs of keep "
-           "stages fitted on disjoint slices of the text rows (each with its own word cues); "
-           "the first pair's model gives the reasons."] if model.bag else []),
+           "stages fitted on disjoint slices of the text rows (each with its own word cues; "
+           f"trees per stage: {model.keep_estimator.n_trees} in the first pair, "
+           + ", ".join(str(member.keep.n_trees) for member in model.bag)
+           + " in the rest, fitted at a rate raised to match); the first pair's model "
+           "gives the reasons."] if model.bag else []),
         "- Keep model: gradient-boosted trees (body vs drop), "
         f"{meta.get('keep_iterations')} rounds"
         + (f" of trees of up to {meta['max_leaf_nodes']} leaves" if "max_leaf_nodes" in meta
