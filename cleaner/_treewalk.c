@@ -9,10 +9,12 @@
  * The arrays come from cleaner.forest, which derives them from tree arrays it has
  * validated (every index in range, every node reached once, bounded depth): a split's
  * children lie after it in the same tree, a leaf points at itself with a threshold of
- * +inf. This module checks that on every call
- * (sizes, types, and every node: one pass, ~1% of the walk), so that no array it is
- * given can make it read out of bounds or loop. Without the GIL during the walk, so
- * that threads of the caller can run meanwhile.
+ * +inf. This module checks that once, in prepare() (sizes, types, and every node), and
+ * walks a copy of the arrays held in memory of its own, which no Python code can change
+ * afterwards: no array it is given can make it read out of bounds or loop, and a call
+ * for one page's rows does not pay a pass over every node (which had cost a tenth of
+ * cleaning a page one at a time). Without the GIL during the walk, so that threads of the
+ * caller can run meanwhile.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -122,49 +124,110 @@ static int get_buffer(PyObject *object, Py_buffer *view, const char *formats, Py
     return 0;
 }
 
-PyDoc_STRVAR(leaf_values_doc,
-"leaf_values(x, nodes, values, roots, out)\n\n"
-"Leaf value of every tree for every row of x (float32, rows by features) into out\n"
-"(float64, rows by trees). nodes: int32, four per node (threshold as float32 bits,\n"
-"column, left child, leaf flag); values: float64 per node; roots: int64 per tree.");
+/* The checked copy of a forest's arrays that leaf_values walks. */
+typedef struct {
+    Py_ssize_t n_nodes, trees, features;
+    node_t *nodes;
+    double *values;
+    int64_t *roots;
+} walker_t;
 
-static PyObject *leaf_values(PyObject *self, PyObject *args) {
-    PyObject *objects[5];
-    if (!PyArg_ParseTuple(args, "OOOOO", &objects[0], &objects[1], &objects[2], &objects[3],
-                          &objects[4]))
+static const char *WALKER = "cleaner._treewalk.walker";
+
+static void free_walker(PyObject *capsule) {
+    PyMem_RawFree(PyCapsule_GetPointer(capsule, WALKER));
+}
+
+PyDoc_STRVAR(prepare_doc,
+"prepare(nodes, values, roots, features) -> walker\n\n"
+"A checked copy of a forest's arrays for leaf_values. nodes: int32, four per node\n"
+"(threshold as float32 bits, column, left child, leaf flag); values: float64 per node;\n"
+"roots: int64 per tree; features: the columns of the rows it will walk.");
+
+static PyObject *prepare(PyObject *self, PyObject *args) {
+    PyObject *objects[3];
+    Py_ssize_t features;
+    if (!PyArg_ParseTuple(args, "OOOn", &objects[0], &objects[1], &objects[2], &features))
         return NULL;
-    Py_buffer x, nodes, values, roots, out;
-    Py_buffer *views[5] = {&x, &nodes, &values, &roots, &out};
-    static const char *formats[5] = {"f", "i", "d", "lq", "d"};
-    static const Py_ssize_t sizes[5] = {4, 4, 8, 8, 8};
-    static const char *names[5] = {"x", "nodes", "values", "roots", "out"};
+    Py_buffer nodes, values, roots;
+    Py_buffer *views[3] = {&nodes, &values, &roots};
+    static const char *formats[3] = {"i", "d", "lq"};
+    static const Py_ssize_t sizes[3] = {4, 8, 8};
+    static const char *names[3] = {"nodes", "values", "roots"};
     int got = 0;
-    for (; got < 5; got++)
-        if (get_buffer(objects[got], views[got], formats[got], sizes[got], got == 4,
-                       names[got]) < 0)
+    for (; got < 3; got++)
+        if (get_buffer(objects[got], views[got], formats[got], sizes[got], 0, names[got]) < 0)
             break;
     PyObject *result = NULL;
-    if (got == 5) {
+    if (got == 3) {
         Py_ssize_t n_nodes = nodes.len / (Py_ssize_t)sizeof(node_t);
-        Py_ssize_t rows = x.ndim == 2 ? x.shape[0] : -1;
-        Py_ssize_t features = x.ndim == 2 ? x.shape[1] : -1;
         Py_ssize_t trees = roots.len / 8;
-        if (rows < 0 || out.ndim != 2 || out.shape[0] != rows || out.shape[1] != trees)
-            PyErr_SetString(PyExc_ValueError, "x must be rows by features, out rows by trees");
-        else if (nodes.len != n_nodes * (Py_ssize_t)sizeof(node_t) || values.len != n_nodes * 8)
+        if (nodes.len != n_nodes * (Py_ssize_t)sizeof(node_t) || values.len != n_nodes * 8)
             PyErr_SetString(PyExc_ValueError, "nodes and values must describe the same nodes");
         else if (features < 1 || features > INT32_MAX / 2 || n_nodes > INT32_MAX)
             PyErr_SetString(PyExc_ValueError, "implausible sizes");
         else if (!nodes_are_safe(nodes.buf, n_nodes, roots.buf, trees, features))
             PyErr_SetString(PyExc_ValueError, "nodes that a walk could leave or never end");
         else {
-            float *block = PyMem_RawMalloc(sizeof(float) * 2 * features * BLOCK);
+            walker_t *w = PyMem_RawMalloc(sizeof(walker_t) + nodes.len + values.len
+                                          + roots.len + 1);
+            if (w == NULL)
+                PyErr_NoMemory();
+            else {
+                char *at = (char *)(w + 1);
+                w->n_nodes = n_nodes;
+                w->trees = trees;
+                w->features = features;
+                w->values = memcpy(at, values.buf, values.len);
+                w->roots = memcpy(at + values.len, roots.buf, roots.len);
+                w->nodes = memcpy(at + values.len + roots.len, nodes.buf, nodes.len);
+                result = PyCapsule_New(w, WALKER, free_walker);
+                if (result == NULL)
+                    PyMem_RawFree(w);
+            }
+        }
+    }
+    for (int k = 0; k < got; k++) PyBuffer_Release(views[k]);
+    return result;
+}
+
+PyDoc_STRVAR(leaf_values_doc,
+"leaf_values(x, walker, out)\n\n"
+"Leaf value of every tree for every row of x (float32, rows by features) into out\n"
+"(float64, rows by trees); walker: what prepare() made of the forest's arrays.");
+
+static PyObject *leaf_values(PyObject *self, PyObject *args) {
+    PyObject *objects[2], *capsule;
+    if (!PyArg_ParseTuple(args, "OOO", &objects[0], &capsule, &objects[1]))
+        return NULL;
+    const walker_t *w = PyCapsule_GetPointer(capsule, WALKER);
+    if (w == NULL)
+        return NULL;
+    Py_buffer x, out;
+    Py_buffer *views[2] = {&x, &out};
+    static const char *formats[2] = {"f", "d"};
+    static const Py_ssize_t sizes[2] = {4, 8};
+    static const char *names[2] = {"x", "out"};
+    int got = 0;
+    for (; got < 2; got++)
+        if (get_buffer(objects[got], views[got], formats[got], sizes[got], got == 1,
+                       names[got]) < 0)
+            break;
+    PyObject *result = NULL;
+    if (got == 2) {
+        Py_ssize_t rows = x.ndim == 2 ? x.shape[0] : -1;
+        if (rows < 0 || x.shape[1] != w->features || out.ndim != 2 || out.shape[0] != rows
+            || out.shape[1] != w->trees)
+            PyErr_SetString(PyExc_ValueError,
+                            "x must be rows by the walker's features, out rows by trees");
+        else {
+            float *block = PyMem_RawMalloc(sizeof(float) * 2 * w->features * BLOCK);
             if (block == NULL)
                 PyErr_NoMemory();
             else {
                 Py_BEGIN_ALLOW_THREADS
-                walk(x.buf, rows, features, nodes.buf, values.buf, roots.buf, trees, out.buf,
-                     block);
+                walk(x.buf, rows, w->features, w->nodes, w->values, w->roots, w->trees,
+                     out.buf, block);
                 Py_END_ALLOW_THREADS
                 PyMem_RawFree(block);
                 result = Py_NewRef(Py_None);
@@ -176,6 +239,7 @@ static PyObject *leaf_values(PyObject *self, PyObject *args) {
 }
 
 static PyMethodDef methods[] = {
+    {"prepare", prepare, METH_VARARGS, prepare_doc},
     {"leaf_values", leaf_values, METH_VARARGS, leaf_values_doc},
     {NULL, NULL, 0, NULL},
 };

@@ -54,8 +54,7 @@ NODE_ARRAYS = {
 ARRAYS = {**NODE_ARRAYS, "tree_start": np.dtype("<i8"), "baseline": np.dtype("<f8")}
 #: Row-by-tree cells per block: bounds memory whatever the batch, and stays in cache.
 BLOCK_CELLS = 1 << 16
-#: The same for the compiled walk, whose only block is its output (2 MiB): fewer calls,
-#: each of which checks every node once.
+#: The same for the compiled walk, whose only block is its output (2 MiB).
 COMPILED_BLOCK_CELLS = 1 << 18
 _LARGEST = np.finfo(np.float64).max
 #: The compiled walk (cleaner/_treewalk.c), used for float32 rows, or None: not built, or
@@ -97,6 +96,11 @@ class Forest:
     def _nodes(self) -> dict:
         """The compiled walk's arrays."""
         return _node_layout(self.arrays, self._levels, self.n_features, self.n_raw)
+
+    @functools.cached_property
+    def _walker(self) -> object:
+        """The compiled walk's checked copy of :attr:`_nodes` (checked once, not per call)."""
+        return _treewalk.prepare(*self._nodes["arrays"], self.n_features)
 
     @property
     def classes_(self) -> np.ndarray:
@@ -174,7 +178,7 @@ class Forest:
             rows = x[start:start + block]
             if compiled is not None:
                 by_row = np.empty((len(rows), self.n_trees))
-                compiled.leaf_values(np.ascontiguousarray(rows), *self._nodes["arrays"], by_row)
+                compiled.leaf_values(np.ascontiguousarray(rows), self._walker, by_row)
                 by_row = by_row.reshape(len(rows), self.n_raw, -1)
             else:
                 values = leaf_values(self._layout, _both_ways(rows))

@@ -146,21 +146,45 @@ def test_the_extension_checks_what_it_is_given() -> None:
     rng = np.random.default_rng(2)
     model = random_forest(rng, [5, 9], 3, 2, np.array([0.0, 1.0]))
     nodes, values, roots = model._nodes["arrays"]
+    walker = forest._treewalk.prepare(nodes, values, roots, 3)
     x = np.zeros((4, 3), np.float32)
     out = np.empty((4, 2))
-    forest._treewalk.leaf_values(x, nodes, values, roots, out)
+    forest._treewalk.leaf_values(x, walker, out)
     with pytest.raises(TypeError):
-        forest._treewalk.leaf_values(x.astype(np.float64), nodes, values, roots, out)
+        forest._treewalk.prepare(nodes, values, roots.astype(np.int32), 3)
+    with pytest.raises(ValueError):
+        forest._treewalk.prepare(nodes, values[:-1], roots, 3)
+    with pytest.raises(ValueError, match="implausible"):
+        forest._treewalk.prepare(nodes, values, roots, 0)
     with pytest.raises(TypeError):
-        forest._treewalk.leaf_values(x, nodes, values, roots.astype(np.int32), out)
+        forest._treewalk.leaf_values(x.astype(np.float64), walker, out)
+    with pytest.raises(ValueError, match="features"):
+        forest._treewalk.leaf_values(np.zeros((4, 2), np.float32), walker, out)
     with pytest.raises(ValueError):
-        forest._treewalk.leaf_values(x, nodes, values, roots, np.empty((5, 2)))
-    with pytest.raises(ValueError):
-        forest._treewalk.leaf_values(x, nodes, values[:-1], roots, out)
+        forest._treewalk.leaf_values(x, walker, np.empty((5, 2)))
     with pytest.raises(ValueError, match="contiguous"):
-        forest._treewalk.leaf_values(x, nodes, values, roots, out[:, :1])
+        forest._treewalk.leaf_values(x, walker, out[:, :1])
     with pytest.raises((TypeError, ValueError)):
-        forest._treewalk.leaf_values(x, nodes, values, roots, out.astype(np.float32))
+        forest._treewalk.leaf_values(x, walker, out.astype(np.float32))
+    with pytest.raises((TypeError, ValueError)):  # only what prepare() made is walked
+        forest._treewalk.leaf_values(x, nodes, out)
+
+
+def test_the_walker_is_a_copy_that_later_changes_to_the_arrays_do_not_reach() -> None:
+    """The nodes are checked once, so the walk must not read arrays Python can change."""
+    rng = np.random.default_rng(4)
+    model = random_forest(rng, [5, 9], 3, 2, np.array([0.0, 1.0]))
+    nodes, values, roots = (array.copy() for array in model._nodes["arrays"])
+    walker = forest._treewalk.prepare(nodes, values, roots, 3)
+    x = np.zeros((4, 3), np.float32)
+    before, after = np.empty((4, 2)), np.empty((4, 2))
+    forest._treewalk.leaf_values(x, walker, before)
+    nodes[:, 2] = len(nodes) * 10  # children far out of bounds
+    roots[:] = -5
+    values[:] = 99.0
+    forest._treewalk.leaf_values(x, walker, after)
+    np.testing.assert_array_equal(before, after)
+    assert (before != 99.0).all()
 
 
 @pytest.mark.parametrize("change", ["child back", "child past the end", "column", "leaf moves",
@@ -184,5 +208,4 @@ def test_the_extension_refuses_nodes_a_walk_could_leave(change: str) -> None:
     else:
         roots[0] = len(nodes)
     with pytest.raises(ValueError, match="never end"):
-        forest._treewalk.leaf_values(np.zeros((4, 3), np.float32), nodes, values, roots,
-                                     np.empty((4, 2)))
+        forest._treewalk.prepare(nodes, values, roots, 3)

@@ -293,8 +293,13 @@ def test_compiled_look_up_refuses_odd_buckets() -> None:
     buckets = np.zeros(65537, np.int64)
     with pytest.raises(ValueError, match="wrong size"):
         lexicon._words.find_words(table, table, buckets[:-1])
-    buckets[5] = 4  # beyond the table
-    with pytest.raises(ValueError, match="out of order or range"):
+    buckets[5:] = 4  # beyond the table, for words whose top 16 bits are 4 or more
+    np.testing.assert_array_equal(  # words of the buckets in range are looked up
+        np.frombuffer(lexicon._words.find_words(table, table, buckets), np.int64), [-1] * 3)
+    with pytest.raises(ValueError, match="out of the table's range"):
+        lexicon._words.find_words(np.array([1, 5 << 48], np.uint64), table, buckets)
+    buckets[:] = -1  # before the table
+    with pytest.raises(ValueError, match="out of the table's range"):
         lexicon._words.find_words(table, table, buckets)
 
 
