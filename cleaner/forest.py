@@ -489,9 +489,10 @@ def _node_layout(arrays: dict, levels: list[np.ndarray], n_features: int, n_raw:
 
     A float32 value exceeds a threshold t exactly when it exceeds the largest float32 not
     above t, so float32 comparisons decide as the numpy predictor does. The C code trusts
-    these arrays only after checking them on every call (a split's children come after
-    it and lie within the nodes, columns are in range, a leaf points at itself with a
-    threshold nothing exceeds); derived from validated arrays, they always pass.
+    these arrays only after checking them once, in ``prepare``, which keeps a copy (a
+    split's children come after it and lie within the nodes, columns are in range, a
+    leaf points at itself with a threshold nothing exceeds); derived from validated
+    arrays, they always pass.
     """
     walk = _walk_layout(arrays, levels, n_features, n_raw)
     order = np.argsort(walk["tree"], kind="stable")
