@@ -94,13 +94,15 @@ class Forest:
 
     @functools.cached_property
     def _nodes(self) -> dict:
-        """The compiled walk's arrays."""
+        """The compiled walk's arrays, for a look at them (the walk holds its own copy)."""
         return _node_layout(self.arrays, self._levels, self.n_features, self.n_raw)
 
     @functools.cached_property
     def _walker(self) -> object:
-        """The compiled walk's checked copy of :attr:`_nodes` (checked once, not per call)."""
-        return _treewalk.prepare(*self._nodes["arrays"], self.n_features)
+        """The compiled walk's checked copy of its arrays (checked once, not per call; the
+        arrays are not kept beside it)."""
+        nodes = _node_layout(self.arrays, self._levels, self.n_features, self.n_raw)
+        return _treewalk.prepare(*nodes["arrays"], self.n_features)
 
     @property
     def classes_(self) -> np.ndarray:
