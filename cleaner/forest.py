@@ -104,6 +104,12 @@ class Forest:
         nodes = _node_layout(self.arrays, self._levels, self.n_features, self.n_raw)
         return _treewalk.prepare(*nodes["arrays"], self.n_features)
 
+    def __getstate__(self) -> dict:
+        """Picklable after a prediction too: the walker is rebuilt where it is unpickled."""
+        state = self.__dict__.copy()
+        state.pop("_walker", None)
+        return state
+
     @property
     def classes_(self) -> np.ndarray:
         """The class names, as scikit-learn estimators name them."""

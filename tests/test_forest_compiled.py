@@ -10,6 +10,7 @@ bit: both predictors add the same leaf values in the same order.
 from __future__ import annotations
 
 import os
+import pickle
 import subprocess
 import sys
 
@@ -209,3 +210,15 @@ def test_the_extension_refuses_nodes_a_walk_could_leave(change: str) -> None:
         roots[0] = len(nodes)
     with pytest.raises(ValueError, match="never end"):
         forest._treewalk.prepare(nodes, values, roots, 3)
+
+
+def test_a_forest_that_has_predicted_still_pickles() -> None:
+    """Users hand cleaners to process pools; the walker (a C object) is not pickled."""
+    rng = np.random.default_rng(5)
+    thresholds = np.array([-1.0, 0.0, 1.0])
+    model = random_forest(rng, [20] * 6, 3, 2, thresholds)
+    x = random_rows(rng, 40, 3, thresholds)
+    before = model.predict_proba(x)
+    assert "_walker" in vars(model)  # the compiled walk ran
+    again = pickle.loads(pickle.dumps(model))
+    np.testing.assert_array_equal(again.predict_proba(x), before)
