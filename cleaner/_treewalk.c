@@ -12,9 +12,9 @@
  * +inf. This module checks that once, in prepare() (sizes, types, and every node), and
  * walks a copy of the arrays held in memory of its own, which no Python code can change
  * afterwards: no array it is given can make it read out of bounds or loop, and a call
- * for one page's rows does not pay a pass over every node (which had cost a tenth of
- * cleaning a page one at a time). Without the GIL during the walk, so that threads of the
- * caller can run meanwhile.
+ * for one page's rows does not pay a pass over every node (about 30 us a stage, four
+ * stages a text page: a few percent of cleaning pages one at a time). Without the GIL
+ * during the walk, so that threads of the caller can run meanwhile.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
