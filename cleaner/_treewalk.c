@@ -126,7 +126,7 @@ static int get_buffer(PyObject *object, Py_buffer *view, const char *formats, Py
 
 /* The checked copy of a forest's arrays that leaf_values walks. */
 typedef struct {
-    Py_ssize_t n_nodes, trees, features;
+    Py_ssize_t trees, features;
     node_t *nodes;
     double *values;
     int64_t *roots;
@@ -138,11 +138,60 @@ static void free_walker(PyObject *capsule) {
     PyMem_RawFree(PyCapsule_GetPointer(capsule, WALKER));
 }
 
+/* Buffers for objects[0..n) as get_buffer takes them (the one at `writable`, if any, must
+   be writable), or none: on an error the ones taken are released and -1 returned. */
+static int get_buffers(PyObject **objects, Py_buffer **views, int n, const char **formats,
+                       const Py_ssize_t *sizes, int writable, const char **names) {
+    for (int got = 0; got < n; got++) {
+        if (get_buffer(objects[got], views[got], formats[got], sizes[got], got == writable,
+                       names[got]) < 0) {
+            while (got--) PyBuffer_Release(views[got]);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static void release_buffers(Py_buffer **views, int n) {
+    for (int k = 0; k < n; k++) PyBuffer_Release(views[k]);
+}
+
 PyDoc_STRVAR(prepare_doc,
 "prepare(nodes, values, roots, features) -> walker\n\n"
 "A checked copy of a forest's arrays for leaf_values. nodes: int32, four per node\n"
 "(threshold as float32 bits, column, left child, leaf flag); values: float64 per node;\n"
 "roots: int64 per tree; features: the columns of the rows it will walk.");
+
+/* A copy of the arrays in memory of its own, once they pass every check; or NULL and an
+   exception. */
+static walker_t *checked_copy(const Py_buffer *nodes, const Py_buffer *values,
+                              const Py_buffer *roots, Py_ssize_t features) {
+    Py_ssize_t n_nodes = nodes->len / (Py_ssize_t)sizeof(node_t), trees = roots->len / 8;
+    if (nodes->len != n_nodes * (Py_ssize_t)sizeof(node_t) || values->len != n_nodes * 8) {
+        PyErr_SetString(PyExc_ValueError, "nodes and values must describe the same nodes");
+        return NULL;
+    }
+    if (features < 1 || features > INT32_MAX / 2 || n_nodes > INT32_MAX) {
+        PyErr_SetString(PyExc_ValueError, "implausible sizes");
+        return NULL;
+    }
+    if (!nodes_are_safe(nodes->buf, n_nodes, roots->buf, trees, features)) {
+        PyErr_SetString(PyExc_ValueError, "nodes that a walk could leave or never end");
+        return NULL;
+    }
+    walker_t *w = PyMem_RawMalloc(sizeof(walker_t) + nodes->len + values->len + roots->len + 1);
+    if (w == NULL) {
+        PyErr_NoMemory();
+        return NULL;
+    }
+    char *at = (char *)(w + 1);
+    w->trees = trees;
+    w->features = features;
+    w->values = memcpy(at, values->buf, values->len);
+    w->roots = memcpy(at + values->len, roots->buf, roots->len);
+    w->nodes = memcpy(at + values->len + roots->len, nodes->buf, nodes->len);
+    return w;
+}
 
 static PyObject *prepare(PyObject *self, PyObject *args) {
     PyObject *objects[3];
@@ -154,47 +203,43 @@ static PyObject *prepare(PyObject *self, PyObject *args) {
     static const char *formats[3] = {"i", "d", "lq"};
     static const Py_ssize_t sizes[3] = {4, 8, 8};
     static const char *names[3] = {"nodes", "values", "roots"};
-    int got = 0;
-    for (; got < 3; got++)
-        if (get_buffer(objects[got], views[got], formats[got], sizes[got], 0, names[got]) < 0)
-            break;
-    PyObject *result = NULL;
-    if (got == 3) {
-        Py_ssize_t n_nodes = nodes.len / (Py_ssize_t)sizeof(node_t);
-        Py_ssize_t trees = roots.len / 8;
-        if (nodes.len != n_nodes * (Py_ssize_t)sizeof(node_t) || values.len != n_nodes * 8)
-            PyErr_SetString(PyExc_ValueError, "nodes and values must describe the same nodes");
-        else if (features < 1 || features > INT32_MAX / 2 || n_nodes > INT32_MAX)
-            PyErr_SetString(PyExc_ValueError, "implausible sizes");
-        else if (!nodes_are_safe(nodes.buf, n_nodes, roots.buf, trees, features))
-            PyErr_SetString(PyExc_ValueError, "nodes that a walk could leave or never end");
-        else {
-            walker_t *w = PyMem_RawMalloc(sizeof(walker_t) + nodes.len + values.len
-                                          + roots.len + 1);
-            if (w == NULL)
-                PyErr_NoMemory();
-            else {
-                char *at = (char *)(w + 1);
-                w->n_nodes = n_nodes;
-                w->trees = trees;
-                w->features = features;
-                w->values = memcpy(at, values.buf, values.len);
-                w->roots = memcpy(at + values.len, roots.buf, roots.len);
-                w->nodes = memcpy(at + values.len + roots.len, nodes.buf, nodes.len);
-                result = PyCapsule_New(w, WALKER, free_walker);
-                if (result == NULL)
-                    PyMem_RawFree(w);
-            }
-        }
-    }
-    for (int k = 0; k < got; k++) PyBuffer_Release(views[k]);
-    return result;
+    if (get_buffers(objects, views, 3, formats, sizes, -1, names) < 0)
+        return NULL;
+    walker_t *w = checked_copy(&nodes, &values, &roots, features);
+    release_buffers(views, 3);
+    if (w == NULL)
+        return NULL;
+    PyObject *walker = PyCapsule_New(w, WALKER, free_walker);
+    if (walker == NULL)
+        PyMem_RawFree(w);
+    return walker;
 }
 
 PyDoc_STRVAR(leaf_values_doc,
 "leaf_values(x, walker, out)\n\n"
 "Leaf value of every tree for every row of x (float32, rows by features) into out\n"
 "(float64, rows by trees); walker: what prepare() made of the forest's arrays.");
+
+/* Walk the rows of x into out; 0, or -1 and an exception. */
+static int walk_checked(const walker_t *w, const Py_buffer *x, Py_buffer *out) {
+    Py_ssize_t rows = x->ndim == 2 ? x->shape[0] : -1;
+    if (rows < 0 || x->shape[1] != w->features || out->ndim != 2 || out->shape[0] != rows
+        || out->shape[1] != w->trees) {
+        PyErr_SetString(PyExc_ValueError,
+                        "x must be rows by the walker's features, out rows by trees");
+        return -1;
+    }
+    float *block = PyMem_RawMalloc(sizeof(float) * 2 * w->features * BLOCK);
+    if (block == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    walk(x->buf, rows, w->features, w->nodes, w->values, w->roots, w->trees, out->buf, block);
+    Py_END_ALLOW_THREADS
+    PyMem_RawFree(block);
+    return 0;
+}
 
 static PyObject *leaf_values(PyObject *self, PyObject *args) {
     PyObject *objects[2], *capsule;
@@ -208,34 +253,11 @@ static PyObject *leaf_values(PyObject *self, PyObject *args) {
     static const char *formats[2] = {"f", "d"};
     static const Py_ssize_t sizes[2] = {4, 8};
     static const char *names[2] = {"x", "out"};
-    int got = 0;
-    for (; got < 2; got++)
-        if (get_buffer(objects[got], views[got], formats[got], sizes[got], got == 1,
-                       names[got]) < 0)
-            break;
-    PyObject *result = NULL;
-    if (got == 2) {
-        Py_ssize_t rows = x.ndim == 2 ? x.shape[0] : -1;
-        if (rows < 0 || x.shape[1] != w->features || out.ndim != 2 || out.shape[0] != rows
-            || out.shape[1] != w->trees)
-            PyErr_SetString(PyExc_ValueError,
-                            "x must be rows by the walker's features, out rows by trees");
-        else {
-            float *block = PyMem_RawMalloc(sizeof(float) * 2 * w->features * BLOCK);
-            if (block == NULL)
-                PyErr_NoMemory();
-            else {
-                Py_BEGIN_ALLOW_THREADS
-                walk(x.buf, rows, w->features, w->nodes, w->values, w->roots, w->trees,
-                     out.buf, block);
-                Py_END_ALLOW_THREADS
-                PyMem_RawFree(block);
-                result = Py_NewRef(Py_None);
-            }
-        }
-    }
-    for (int k = 0; k < got; k++) PyBuffer_Release(views[k]);
-    return result;
+    if (get_buffers(objects, views, 2, formats, sizes, 1, names) < 0)
+        return NULL;
+    int failed = walk_checked(w, &x, &out);
+    release_buffers(views, 2);
+    return failed ? NULL : Py_NewRef(Py_None);
 }
 
 static PyMethodDef methods[] = {

@@ -92,17 +92,15 @@ class Forest:
         """The numpy predictor's arrays."""
         return _layout(self.arrays, self._levels, self.n_features, self.n_raw)
 
-    @functools.cached_property
+    @property
     def _nodes(self) -> dict:
-        """The compiled walk's arrays, for a look at them (the walk holds its own copy)."""
+        """The compiled walk's arrays, built afresh: the walk keeps its own checked copy."""
         return _node_layout(self.arrays, self._levels, self.n_features, self.n_raw)
 
     @functools.cached_property
     def _walker(self) -> object:
-        """The compiled walk's checked copy of its arrays (checked once, not per call; the
-        arrays are not kept beside it)."""
-        nodes = _node_layout(self.arrays, self._levels, self.n_features, self.n_raw)
-        return _treewalk.prepare(*nodes["arrays"], self.n_features)
+        """The compiled walk's checked copy of :attr:`_nodes` (checked once, not per call)."""
+        return _treewalk.prepare(*self._nodes["arrays"], self.n_features)
 
     def __getstate__(self) -> dict:
         """Picklable after a prediction too: the walker is rebuilt where it is unpickled."""
