@@ -186,6 +186,30 @@ def test_the_text_model_averages_two_fits_on_disjoint_slices(tiny_training) -> N
     assert not training.train(corpus, hand, corpus_sample=0.6).bag
 
 
+
+def test_the_sample_seed_draws_other_rows_and_the_same_seed_the_same_rows(tiny_training) -> None:
+    """--sample-seed exists to measure the draw's own noise: another seed must fit other
+    rows, and the same seed the same rows (training stays deterministic)."""
+    training, corpus, hand = tiny_training
+
+    def keep_values(seed: int) -> bytes:
+        model = training.train(corpus, hand, corpus_sample=0.5, sample_seed=seed)
+        return model.keep_estimator.arrays["value"].tobytes()
+
+    assert keep_values(1) == keep_values(1) != keep_values(0)
+
+
+def test_train_records_the_sample_seed_and_refuses_one_numpy_cannot_use(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _tiny_corpus(tmp_path / "data" / "tiny")
+    monkeypatch.chdir(tmp_path)
+    model_path = tmp_path / f"m{DEFAULT_MODEL_PATH.suffix}"
+    assert main(["train", "--data", str(tmp_path / "data"), "-o", str(model_path),
+                 "--sample-seed", "7", "--without-validation", *FAST]) == 0
+    assert LineModel.load(model_path).metadata["sample_seed"] == 7
+    assert main(["train", "-o", str(tmp_path / "other.npz"), "--sample-seed", "-1", *FAST]) == 2
+    assert not (tmp_path / "other.npz").exists()
+
 def test_sample_slices_are_disjoint_and_the_first_is_the_sample() -> None:
     from cleaner.training.train import sample_mask, sample_slices
 

@@ -187,7 +187,8 @@ def hand_labelled_training_rows(paths: list[Path], first_group: int) -> Rows:
 
 
 def train(corpus: Rows, hand_labelled: Rows, metadata: dict | None = None,
-          corpus_sample: float | None = None, with_html: bool = True) -> LineModel:
+          corpus_sample: float | None = None, with_html: bool = True,
+          sample_seed: int = 0) -> LineModel:
     """Fit on a sample of corpus rows and all hand-labelled rows; folds split whole pages.
     Text pages and HTML pages get trees of their own (the HTML model learns from the
     corpora's HTML renderings, the text model from their text renderings and the
@@ -197,7 +198,9 @@ def train(corpus: Rows, hand_labelled: Rows, metadata: dict | None = None,
     for a second). The model keeps lines from ``BODY_THRESHOLD`` (HTML:
     ``HTML_BODY_THRESHOLD``) unless ``metadata`` says otherwise, so that the leave-one-out
     models decide as the shipped one does. ``with_html=False`` fits the text model alone
-    (all a reader of text pages needs: the leave-one-out runs on the seeds)."""
+    (all a reader of text pages needs: the leave-one-out runs on the seeds).
+    ``sample_seed`` picks another fixed draw of the sampled rows: refits that differ only
+    in it show how far a figure moves by the draw alone (see the model card)."""
     metadata = {"body_threshold": BODY_THRESHOLD, "html_body_threshold": HTML_BODY_THRESHOLD,
                 **(metadata or {})}
     sample = CORPUS_SAMPLE if corpus_sample is None else corpus_sample
@@ -209,9 +212,10 @@ def train(corpus: Rows, hand_labelled: Rows, metadata: dict | None = None,
     text_models = [_fit(text_and_hand, np.concatenate([rows, np.ones(len(hand_labelled), bool)]),
                         metadata, reasons=i == 0,
                         share=1.0 if i == 0 else MEMBER_ROUNDS_SHARE)
-                   for i, rows in enumerate(sample_slices(len(text_rows), sample, count))]
+                   for i, rows in enumerate(
+                       sample_slices(len(text_rows), sample, count, sample_seed))]
     text_model = text_models[0].with_bag([model.keep_stages for model in text_models[1:]])
-    html_fit = sample_mask(len(html_rows), html_sample)
+    html_fit = sample_mask(len(html_rows), html_sample, sample_seed)
     if not with_html or len(set(html_rows.labels[html_fit] == BODY)) < 2:
         # No corpora (or too few HTML rows to learn from): the text model reads HTML too.
         return text_model
@@ -256,6 +260,10 @@ def main(argv: list[str] | None = None, prog: str = "python -m cleaner.training.
                         help="boosting rounds of the keep model (default: %(default)s)")
     parser.add_argument("--reason-iterations", type=int, default=REASON_ITERATIONS,
                         help="boosting rounds of the reason model (default: %(default)s)")
+    parser.add_argument("--sample-seed", type=int, default=0, metavar="N",
+                        help="draw the fixed sample of corpus rows with seed N (default: "
+                             "%(default)s): a refit that differs only in it measures how far "
+                             "the figures move by the draw alone")
     parser.add_argument("--without-validation", action="store_true",
                         help="leave the validation pages out, to choose settings on them "
                              "(`python -m cleaner.training.evaluate --split validation`)")
@@ -264,6 +272,8 @@ def main(argv: list[str] | None = None, prog: str = "python -m cleaner.training.
     if model_path.exists() and not args.overwrite:
         parser.error(f"{model_path} exists; --overwrite replaces it "
                      "(training writes a new model file by default)")
+    if not 0 <= args.sample_seed < 2**32:
+        parser.error(f"--sample-seed {args.sample_seed}: a seed is from 0 to 2**32 - 1")
     for folder in args.labelled:
         if not Path(folder).is_dir():
             parser.error(f"{folder}: folder of labelled pages not found")
@@ -293,7 +303,8 @@ def main(argv: list[str] | None = None, prog: str = "python -m cleaner.training.
         "data": str(args.data), "labelled": [str(p) for p in hand_files],
         "corpus_rows": int(len(corpus)), "hand_labelled_rows": int(len(hand)),
         "hand_labelled_weight": HAND_LABELLED_WEIGHT, "corpus_sample": CORPUS_SAMPLE,
-        "html_corpus_sample": HTML_CORPUS_SAMPLE, "text_models": TEXT_MODELS,
+        "html_corpus_sample": HTML_CORPUS_SAMPLE, "sample_seed": args.sample_seed,
+        "text_models": TEXT_MODELS,
         "member_rounds_share": MEMBER_ROUNDS_SHARE,
         "max_leaf_nodes": MAX_LEAF_NODES,
         "keep_iterations": args.keep_iterations, "reason_iterations": args.reason_iterations,
@@ -305,7 +316,7 @@ def main(argv: list[str] | None = None, prog: str = "python -m cleaner.training.
     print("fitting the model (the longest phase)", file=sys.stderr)
     # train() reads the module's settings; the options set them for this run.
     KEEP_ITERATIONS, REASON_ITERATIONS = args.keep_iterations, args.reason_iterations
-    model = train(corpus, hand, metadata)
+    model = train(corpus, hand, metadata, sample_seed=args.sample_seed)
     model_path.parent.mkdir(parents=True, exist_ok=True)
     model.save(model_path)
     print(f"wrote {model_path} ({time.monotonic() - clock:.0f} s)", file=sys.stderr)
