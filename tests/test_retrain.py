@@ -186,7 +186,6 @@ def test_the_text_model_averages_two_fits_on_disjoint_slices(tiny_training) -> N
     assert not training.train(corpus, hand, corpus_sample=0.6).bag
 
 
-
 def test_the_sample_seed_draws_other_rows_and_the_same_seed_the_same_rows(tiny_training) -> None:
     """--sample-seed exists to measure the draw's own noise: another seed must fit other
     rows, and the same seed the same rows (training stays deterministic)."""
@@ -209,6 +208,7 @@ def test_train_records_the_sample_seed_and_refuses_one_numpy_cannot_use(
     assert LineModel.load(model_path).metadata["sample_seed"] == 7
     assert main(["train", "-o", str(tmp_path / "other.npz"), "--sample-seed", "-1", *FAST]) == 2
     assert not (tmp_path / "other.npz").exists()
+
 
 def test_sample_slices_are_disjoint_and_the_first_is_the_sample() -> None:
     from cleaner.training.train import sample_mask, sample_slices
