@@ -41,3 +41,18 @@ def test_the_card_names_the_command_that_made_the_report() -> None:
     line = evaluate.command_line("cleaner eval", ["--data", "../my data", "--skip-loo"])
     assert line.startswith("$ cleaner eval --data '../my data' --skip-loo  # 20")
     assert "make eval" not in line
+
+
+def test_the_report_gives_each_difference_from_trafilatura_with_its_interval() -> None:
+    from cleaner.training.metric import Score
+
+    score = Score(0.9, 0.9, 0.9, 40)
+    result = {"scores": {"dragnet": {"cleaner-text": score}},
+              "differences": {"dragnet": {"cleaner-text": (0.0123, -0.004, 0.031),
+                                          "cleaner-html": (-0.05, -0.08, -0.02)}},
+              "snippets": {}, "lines": {"html": [], "text": []}}
+    report = "\n".join(evaluate.format_report(result, "held-out"))
+    row = next(line for line in report.splitlines()
+               if line.startswith("dragnet") and "[" in line)
+    assert row.split()[1:] == ["+0.012", "[-0.004,", "+0.031]", "-0.050", "[-0.080,", "-0.020]"]
+    assert "paired bootstrap" in report

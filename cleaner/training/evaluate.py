@@ -41,13 +41,15 @@ from cleaner.page import Page
 from cleaner.training import dataset
 from cleaner.training.align import align_lines_to_gold
 from cleaner.training.corpus import GoldPage, read_all
-from cleaner.training.metric import Score, score_pages, tokens
+from cleaner.training.metric import DRAWS, Score, f1_difference, page_counts, score_counts, tokens
 from cleaner.training.render import EVAL_RENDERER, RENDERERS, UNSEEN_RENDERERS
 
 SYSTEMS = ("cleaner-text", *(f"cleaner-{name}" for name in UNSEEN_RENDERERS), "cleaner-html",
            "trafilatura", "readability", "keep-all", "best-lines")
 #: Systems whose output the wcxb snippet checks read.
 SNIPPET_SYSTEMS = ("cleaner-text", "cleaner-html", "trafilatura", "readability")
+#: Systems whose F1 difference from trafilatura is reported with its interval.
+COMPARED = ("cleaner-text", "cleaner-html")
 #: Labels that must always be dropped on the hand-labelled pages (issue acceptance).
 CHROME = ("currency", "stock", "related", "app")
 #: Body thresholds the validation sweep and the leave-one-out are read at.
@@ -201,9 +203,15 @@ def evaluate_pages(data_dir: str | Path, model_path: str | Path, split: str = "h
                     snippets[system] += snippet_shares(page, outputs[system])
         for mode, mode_pairs in labels.items():
             lines[mode] += [(page.corpus, *pair) for pair in mode_pairs]
-    scores = {row: {system: score_pages(p) for system, p in systems.items()}
+    counts = {row: {system: page_counts(p) for system, p in systems.items()}
               for row, systems in sorted(pairs.items())}
-    return {"scores": scores, "snippets": dict(snippets), "lines": dict(lines)}
+    scores = {row: {system: score_counts(c) for system, c in systems.items()}
+              for row, systems in counts.items()}
+    differences = {row: {system: f1_difference(systems[system], systems["trafilatura"])
+                         for system in COMPARED}
+                   for row, systems in counts.items()}
+    return {"scores": scores, "differences": differences, "snippets": dict(snippets),
+            "lines": dict(lines)}
 
 
 def held_out_scores(data_dir: str | Path, model_path: str | Path,
@@ -266,11 +274,24 @@ def format_scores(scores: dict[str, dict[str, Score]]) -> str:
     return "\n".join(rows)
 
 
+def format_differences(differences: dict[str, dict[str, tuple[float, float, float]]]) -> str:
+    """Each compared system's F1 minus trafilatura's, and the interval around it."""
+    rows = [f"{'rows':<22}  " + "  ".join(f"{s:>24}" for s in COMPARED)]
+    for corpus, systems in differences.items():
+        cells = [f"{d:+.3f} [{low:+.3f}, {high:+.3f}]"
+                 for d, low, high in (systems[s] for s in COMPARED)]
+        rows.append(f"{corpus:<22}  " + "  ".join(f"{c:>24}" for c in cells))
+    return "\n".join(rows)
+
+
 def format_report(result: dict, split: str) -> list[str]:
     return [f"{split.capitalize()} split: shingle F1 / precision / recall (cleaner-text reads "
             f"the {EVAL_RENDERER} rendering; cleaner-text-nodes and cleaner-wrapped read "
             "renderings training never sees)",
             format_scores(result["scores"]),
+            "", f"F1 minus trafilatura's on the same pages, with its 95% interval over {DRAWS} "
+            "resamplings of the pages (paired bootstrap; an interval that holds 0 is no "
+            "finding either way):", format_differences(result["differences"]),
             "", "wcxb snippet checks (share of must-have strings kept, of boilerplate strings "
             "left out):", format_snippets(result["snippets"]),
             "", "Comment and related lines (by the alignment) that cleaner drops, and labels as "
