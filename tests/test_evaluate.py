@@ -48,11 +48,39 @@ def test_the_report_gives_each_difference_from_trafilatura_with_its_interval() -
 
     score = Score(0.9, 0.9, 0.9, 40)
     result = {"scores": {"dragnet": {"cleaner-text": score}},
-              "differences": {"dragnet": {"cleaner-text": (0.0123, -0.004, 0.031),
-                                          "cleaner-html": (-0.05, -0.08, -0.02)}},
-              "snippets": {}, "lines": {"html": [], "text": []}}
+              "differences": {
+                  "trafilatura": {"dragnet": {"cleaner-text": (0.0123, -0.004, 0.031),
+                                              "cleaner-html": (-0.05, -0.08, -0.02)}},
+                  "readability": {}},
+              "snippets": {}, "snippet_differences": {}, "lines": {"html": [], "text": []}}
     report = "\n".join(evaluate.format_report(result, "held-out"))
     row = next(line for line in report.splitlines()
                if line.startswith("dragnet") and "[" in line)
     assert row.split()[1:] == ["+0.012", "[-0.004,", "+0.031]", "-0.050", "[-0.080,", "-0.020]"]
-    assert "paired bootstrap" in report
+    assert "F1 minus trafilatura's" in report and "paired bootstrap" in report
+    # Without readability-lxml there is nothing to compare with, and no table says so.
+    assert "readability-lxml's" not in report
+    result["differences"]["readability"] = result["differences"]["trafilatura"]
+    report = "\n".join(evaluate.format_report(result, "held-out"))
+    assert "F1 minus readability-lxml's" in report
+    assert sum(line.startswith("dragnet") and "[" in line for line in report.splitlines()) == 2
+
+
+def test_the_snippet_checks_give_each_mode_against_trafilatura_with_intervals() -> None:
+    import numpy as np
+
+    # (with kept, with total, without left out, without total) per page, 40 pages.
+    cleaner = np.tile([2.0, 2.0, 3.0, 3.0], (40, 1))
+    trafilatura = np.tile([1.0, 2.0, 3.0, 3.0], (40, 1))
+    snippets = {"cleaner-text": cleaner, "trafilatura": trafilatura}
+    differences = evaluate.snippet_differences(snippets)
+    assert set(differences) == {"cleaner-text"}
+    (with_diff, *with_interval), (without_diff, *without_interval) = differences["cleaner-text"]
+    assert with_diff == 0.5 and with_interval == [0.5, 0.5]
+    assert without_diff == 0.0 and without_interval == [0.0, 0.0]
+    table = evaluate.format_snippets(snippets, differences)
+    assert table.splitlines()[1].split() == [
+        "cleaner-text", "1.000", "1.000", "+0.500", "[+0.500,", "+0.500]", "+0.000",
+        "[+0.000,", "+0.000]"]
+    assert table.splitlines()[2].split() == ["trafilatura", "0.500", "1.000"]
+    assert "(80 with-snippets, 120 without-snippets" in table

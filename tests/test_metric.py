@@ -1,5 +1,6 @@
 """The shingle metric used for every accuracy figure."""
 
+import numpy as np
 import pytest
 
 from cleaner.training.metric import (
@@ -8,6 +9,7 @@ from cleaner.training.metric import (
     page_scores,
     score_counts,
     score_pages,
+    share_difference,
     shingles,
 )
 
@@ -86,3 +88,15 @@ def test_the_interval_needs_the_same_pages():
     two = page_counts([("a b c d", "a b c d")] * 2)
     with pytest.raises(ValueError, match="same pages"):
         f1_difference(one, two)
+
+
+def test_a_share_found_more_often_on_most_pages_has_an_interval_above_zero():
+    # (snippets found, snippets checked) per page; the second misses one on 3 pages in 4.
+    first = np.array([[3, 4]] * 40, dtype=float)
+    second = np.array([[2 if i % 4 else 3, 4] for i in range(40)], dtype=float)
+    difference, low, high = share_difference(first, second)
+    assert difference == pytest.approx(120 / 160 - 90 / 160)
+    assert 0 < low <= difference <= high
+    assert share_difference(first, first) == (0.0, 0.0, 0.0)
+    with pytest.raises(ValueError, match="same pages"):
+        share_difference(first, second[:-1])

@@ -41,15 +41,26 @@ from cleaner.page import Page
 from cleaner.training import dataset
 from cleaner.training.align import align_lines_to_gold
 from cleaner.training.corpus import GoldPage, read_all
-from cleaner.training.metric import DRAWS, Score, f1_difference, page_counts, score_counts, tokens
+from cleaner.training.metric import (
+    DRAWS,
+    Score,
+    f1_difference,
+    page_counts,
+    score_counts,
+    share_difference,
+    tokens,
+)
 from cleaner.training.render import EVAL_RENDERER, RENDERERS, UNSEEN_RENDERERS
 
 SYSTEMS = ("cleaner-text", *(f"cleaner-{name}" for name in UNSEEN_RENDERERS), "cleaner-html",
            "trafilatura", "readability", "keep-all", "best-lines")
 #: Systems whose output the wcxb snippet checks read.
 SNIPPET_SYSTEMS = ("cleaner-text", "cleaner-html", "trafilatura", "readability")
-#: Systems whose F1 difference from trafilatura is reported with its interval.
+#: Systems whose F1 difference from each of ``BASELINES`` is reported with its interval.
 COMPARED = ("cleaner-text", "cleaner-html")
+#: The extractors cleaner is measured against (the issue's bars), by their report names;
+#: readability-lxml only where it is installed.
+BASELINES = {"trafilatura": "trafilatura", "readability": "readability-lxml"}
 #: Labels that must always be dropped on the hand-labelled pages (issue acceptance).
 CHROME = ("currency", "stock", "related", "app")
 #: Body thresholds the validation sweep and the leave-one-out are read at.
@@ -190,7 +201,7 @@ def evaluate_pages(data_dir: str | Path, model_path: str | Path, split: str = "h
             processes, initializer=init_worker, initargs=(str(model_path),)) as pool:
         results = pool.map(predict_page, pages, chunksize=4)
     pairs: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
-    snippets: dict[str, np.ndarray] = defaultdict(lambda: np.zeros(4))
+    snippets: dict[str, list] = defaultdict(list)
     lines: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
     for page, (gold, outputs, labels) in zip(pages, results, strict=True):
         for row in page_rows(page):
@@ -200,18 +211,34 @@ def evaluate_pages(data_dir: str | Path, model_path: str | Path, split: str = "h
         if page.extra.get("with") or page.extra.get("without"):
             for system in SNIPPET_SYSTEMS:
                 if outputs[system] is not None:
-                    snippets[system] += snippet_shares(page, outputs[system])
+                    snippets[system].append(snippet_shares(page, outputs[system]))
         for mode, mode_pairs in labels.items():
             lines[mode] += [(page.corpus, *pair) for pair in mode_pairs]
     counts = {row: {system: page_counts(p) for system, p in systems.items()}
               for row, systems in sorted(pairs.items())}
     scores = {row: {system: score_counts(c) for system, c in systems.items()}
               for row, systems in counts.items()}
-    differences = {row: {system: f1_difference(systems[system], systems["trafilatura"])
-                         for system in COMPARED}
-                   for row, systems in counts.items()}
-    return {"scores": scores, "differences": differences, "snippets": dict(snippets),
-            "lines": dict(lines)}
+    differences = {baseline: {row: {system: f1_difference(systems[system], systems[baseline])
+                                    for system in COMPARED}
+                              for row, systems in counts.items() if baseline in systems}
+                   for baseline in BASELINES}
+    per_page = {system: np.array(rows, dtype=float).reshape(-1, 4)
+                for system, rows in snippets.items()}
+    return {"scores": scores, "differences": differences, "snippets": per_page,
+            "snippet_differences": snippet_differences(per_page), "lines": dict(lines)}
+
+
+def snippet_differences(snippets: dict[str, np.ndarray]
+                        ) -> dict[str, tuple[tuple[float, float, float], ...]]:
+    """Each compared system's snippet shares (with kept, without left out) minus
+    trafilatura's, with their paired intervals (``snippets``: ``snippet_shares`` per
+    page, the same pages for every system)."""
+    if "trafilatura" not in snippets:
+        return {}
+    base = snippets["trafilatura"]
+    return {system: tuple(share_difference(snippets[system][:, cols], base[:, cols])
+                          for cols in ([0, 1], [2, 3]))
+            for system in COMPARED if system in snippets}
 
 
 def held_out_scores(data_dir: str | Path, model_path: str | Path,
@@ -220,13 +247,22 @@ def held_out_scores(data_dir: str | Path, model_path: str | Path,
     return evaluate_pages(data_dir, model_path, "held-out", processes)["scores"]
 
 
-def format_snippets(snippets: dict[str, np.ndarray]) -> str:
-    rows = [f"{'system':<14} {'with kept':>10} {'without left out':>17}"]
-    for system, (kept, with_total, left, without_total) in snippets.items():
-        rows.append(f"{system:<14} {kept / max(with_total, 1):>10.3f} "
-                    f"{left / max(without_total, 1):>17.3f}")
-    total = next(iter(snippets.values()), np.zeros(4))
-    rows.append(f"({int(total[1])} with-snippets, {int(total[3])} without-snippets)")
+def format_snippets(snippets: dict[str, np.ndarray],
+                    differences: dict[str, tuple[tuple[float, float, float], ...]]) -> str:
+    """Snippet shares per system, and for cleaner's modes their difference from
+    trafilatura's with its interval."""
+    rows = [f"{'system':<14} {'with kept':>10} {'without left out':>17}   "
+            f"{'with, minus trafilatura':>24}  {'without, minus trafilatura':>26}"]
+    for system, per_page in snippets.items():
+        kept, with_total, left, without_total = per_page.sum(axis=0)
+        cells = [f"{d:+.3f} [{low:+.3f}, {high:+.3f}]"
+                 for d, low, high in differences.get(system, ())]
+        rows.append((f"{system:<14} {kept / max(with_total, 1):>10.3f} "
+                     f"{left / max(without_total, 1):>17.3f}   " +
+                     (f"{cells[0]:>24}  {cells[1]:>26}" if cells else "")).rstrip())
+    total = next(iter(snippets.values()), np.zeros((0, 4))).sum(axis=0)
+    rows.append(f"({int(total[1])} with-snippets, {int(total[3])} without-snippets; "
+                "95% intervals from resampling the pages, as above)")
     return "\n".join(rows)
 
 
@@ -274,14 +310,22 @@ def format_scores(scores: dict[str, dict[str, Score]]) -> str:
     return "\n".join(rows)
 
 
-def format_differences(differences: dict[str, dict[str, tuple[float, float, float]]]) -> str:
-    """Each compared system's F1 minus trafilatura's, and the interval around it."""
-    rows = [f"{'rows':<22}  " + "  ".join(f"{s:>24}" for s in COMPARED)]
-    for corpus, systems in differences.items():
-        cells = [f"{d:+.3f} [{low:+.3f}, {high:+.3f}]"
-                 for d, low, high in (systems[s] for s in COMPARED)]
-        rows.append(f"{corpus:<22}  " + "  ".join(f"{c:>24}" for c in cells))
-    return "\n".join(rows)
+def format_differences(differences: dict[str, dict[str, dict[str, tuple[float, float, float]]]]
+                       ) -> list[str]:
+    """Each compared system's F1 minus each baseline's, and the interval around it."""
+    report = []
+    for baseline, rows in differences.items():
+        if not rows:  # readability-lxml not installed
+            continue
+        report += ["", f"F1 minus {BASELINES[baseline]}'s on the same pages, with its 95% "
+                   f"interval over {DRAWS} resamplings of the pages (paired bootstrap; an "
+                   "interval that holds 0 is no finding either way):",
+                   f"{'rows':<22}  " + "  ".join(f"{s:>24}" for s in COMPARED)]
+        for corpus, systems in rows.items():
+            cells = [f"{d:+.3f} [{low:+.3f}, {high:+.3f}]"
+                     for d, low, high in (systems[s] for s in COMPARED)]
+            report.append(f"{corpus:<22}  " + "  ".join(f"{c:>24}" for c in cells))
+    return report
 
 
 def format_report(result: dict, split: str) -> list[str]:
@@ -289,11 +333,9 @@ def format_report(result: dict, split: str) -> list[str]:
             f"the {EVAL_RENDERER} rendering; cleaner-text-nodes and cleaner-wrapped read "
             "renderings training never sees)",
             format_scores(result["scores"]),
-            "", f"F1 minus trafilatura's on the same pages, with its 95% interval over {DRAWS} "
-            "resamplings of the pages (paired bootstrap; an interval that holds 0 is no "
-            "finding either way):", format_differences(result["differences"]),
+            *format_differences(result["differences"]),
             "", "wcxb snippet checks (share of must-have strings kept, of boilerplate strings "
-            "left out):", format_snippets(result["snippets"]),
+            "left out):", format_snippets(result["snippets"], result["snippet_differences"]),
             "", "Comment and related lines (by the alignment) that cleaner drops, and labels as "
             "such:", format_chrome_lines(result["lines"]),
             "", "Line labels in HTML mode against the alignment's (chrome named by class/id "

@@ -5,8 +5,8 @@ normalised by TP+FP+FN so that long pages do not weigh more; precision and
 recall come from the page-averaged normalised counts.
 
 How sure a difference between two systems is comes from resampling the
-pages (a paired bootstrap): held-out rows hold 30 to 270 pages, and a
-difference of 0.002 F1 on them is no finding.
+pages (a paired bootstrap): a held-out row holds tens to a few hundred
+pages, and a difference of 0.002 F1 on them is no finding.
 """
 
 from __future__ import annotations
@@ -85,27 +85,53 @@ def score_pages(pairs: Iterable[tuple[str, str]]) -> Score:
 DRAWS = 2000
 
 
+def _check_same_pages(first: np.ndarray, second: np.ndarray, columns: int) -> None:
+    if first.shape != second.shape or first.ndim != 2 or first.shape[1] != columns:
+        raise ValueError(f"per-page counts of the same pages expected, got shapes "
+                         f"{first.shape} and {second.shape}")
+
+
+def _resampled_sums(columns: np.ndarray, draws: int, seed: int) -> np.ndarray:
+    """Column sums over ``draws`` resamplings of the rows (pages) with replacement."""
+    n = len(columns)
+    rng = np.random.default_rng(seed)
+    chunk = max(1, 2_000_000 // n)  # draws at a time, so memory stays small on big rows
+    return np.vstack([rng.multinomial(n, np.full(n, 1 / n), size=min(chunk, draws - start))
+                      @ columns for start in range(0, draws, chunk)])
+
+
+def _interval(spread: np.ndarray, level: float) -> tuple[float, float]:
+    low, high = np.quantile(spread, [(1 - level) / 2, (1 + level) / 2])
+    return float(low), float(high)
+
+
 def f1_difference(first: np.ndarray, second: np.ndarray, level: float = 0.95,
                   draws: int = DRAWS, seed: int = 0) -> tuple[float, float, float]:
     """F1 of ``first`` minus F1 of ``second`` (``page_counts`` of two systems on the
     same pages, in the same order), and the central ``level`` interval of that
     difference over ``draws`` resamplings of the pages with replacement, both systems
     resampled alike (paired)."""
-    if first.shape != second.shape or first.ndim != 2 or first.shape[1] != 3:
-        raise ValueError(f"page counts of the same pages expected, got shapes "
-                         f"{first.shape} and {second.shape}")
+    _check_same_pages(first, second, 3)
     difference = score_counts(first).f1 - score_counts(second).f1
-    n = len(first)
-    if n == 0:
+    if len(first) == 0:
         return difference, 0.0, 0.0
-    rng = np.random.default_rng(seed)
-    both = np.hstack([first, second])
-    chunk = max(1, 2_000_000 // n)  # draws at a time, so memory stays small on big rows
-    sums = []
-    for start in range(0, draws, chunk):
-        weights = rng.multinomial(n, np.full(n, 1 / n), size=min(chunk, draws - start))
-        sums.append(weights @ both)
-    totals = np.vstack(sums)
-    spread = _f1(*totals[:, :3].T) - _f1(*totals[:, 3:].T)
-    low, high = np.quantile(spread, [(1 - level) / 2, (1 + level) / 2])
-    return difference, float(low), float(high)
+    totals = _resampled_sums(np.hstack([first, second]), draws, seed)
+    return (difference,
+            *_interval(_f1(*totals[:, :3].T) - _f1(*totals[:, 3:].T), level))
+
+
+def _share(hits: np.ndarray, total: np.ndarray) -> np.ndarray:
+    return np.where(total > 0, hits / np.maximum(total, 1), 0.0)
+
+
+def share_difference(first: np.ndarray, second: np.ndarray, level: float = 0.95,
+                     draws: int = DRAWS, seed: int = 0) -> tuple[float, float, float]:
+    """As ``f1_difference``, for a share summed over pages (snippets found of snippets
+    checked): ``first`` and ``second`` hold (hits, total) per page."""
+    _check_same_pages(first, second, 2)
+    difference = float(_share(*first.sum(axis=0)) - _share(*second.sum(axis=0)))
+    if len(first) == 0:
+        return difference, 0.0, 0.0
+    totals = _resampled_sums(np.hstack([first, second]), draws, seed)
+    return (difference,
+            *_interval(_share(*totals[:, :2].T) - _share(*totals[:, 2:].T), level))
