@@ -59,20 +59,20 @@ def page_counts(pairs: Iterable[tuple[str, str]]) -> np.ndarray:
                     dtype=float).reshape(-1, 3)
 
 
-def _f1(tp: np.ndarray, fp: np.ndarray, fn: np.ndarray) -> np.ndarray:
+def _scores(tp: np.ndarray, fp: np.ndarray, fn: np.ndarray
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Precision, recall and F1 of summed counts (one set, or one per resampling)."""
     with np.errstate(invalid="ignore", divide="ignore"):
         precision = np.where(tp + fp > 0, tp / (tp + fp), 0.0)
         recall = np.where(tp + fn > 0, tp / (tp + fn), 0.0)
-        return np.where(precision + recall > 0,
-                        2 * precision * recall / (precision + recall), 0.0)
+        f1 = np.where(precision + recall > 0,
+                      2 * precision * recall / (precision + recall), 0.0)
+    return precision, recall, f1
 
 
 def score_counts(counts: np.ndarray) -> Score:
     """Score pages from their ``page_counts``."""
-    tp, fp, fn = (float(x) for x in counts.sum(axis=0)) if len(counts) else (0.0, 0.0, 0.0)
-    precision = tp / (tp + fp) if tp + fp else 0.0
-    recall = tp / (tp + fn) if tp + fn else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    precision, recall, f1 = (float(x) for x in _scores(*counts.sum(axis=0)))
     return Score(precision, recall, f1, len(counts))
 
 
@@ -85,12 +85,6 @@ def score_pages(pairs: Iterable[tuple[str, str]]) -> Score:
 DRAWS = 2000
 
 
-def _check_same_pages(first: np.ndarray, second: np.ndarray, columns: int) -> None:
-    if first.shape != second.shape or first.ndim != 2 or first.shape[1] != columns:
-        raise ValueError(f"per-page counts of the same pages expected, got shapes "
-                         f"{first.shape} and {second.shape}")
-
-
 def _resampled_sums(columns: np.ndarray, draws: int, seed: int) -> np.ndarray:
     """Column sums over ``draws`` resamplings of the rows (pages) with replacement."""
     n = len(columns)
@@ -100,38 +94,38 @@ def _resampled_sums(columns: np.ndarray, draws: int, seed: int) -> np.ndarray:
                       @ columns for start in range(0, draws, chunk)])
 
 
-def _interval(spread: np.ndarray, level: float) -> tuple[float, float]:
+def _share(hits: np.ndarray, total: np.ndarray) -> np.ndarray:
+    return np.where(total > 0, hits / np.maximum(total, 1), 0.0)
+
+
+def _paired_difference(first: np.ndarray, second: np.ndarray, columns: int, statistic,
+                       level: float, draws: int, seed: int) -> tuple[float, float, float]:
+    """``statistic`` of ``first``'s column sums minus that of ``second``'s, and the
+    central ``level`` interval of that difference over ``draws`` resamplings of the
+    pages (rows) with replacement, both resampled alike (paired)."""
+    if first.shape != second.shape or first.ndim != 2 or first.shape[1] != columns:
+        raise ValueError(f"per-page counts of the same pages expected, got shapes "
+                         f"{first.shape} and {second.shape}")
+    difference = float(statistic(first.sum(axis=0)) - statistic(second.sum(axis=0)))
+    if len(first) == 0:
+        return difference, 0.0, 0.0
+    totals = _resampled_sums(np.hstack([first, second]), draws, seed)
+    spread = statistic(totals[:, :columns]) - statistic(totals[:, columns:])
     low, high = np.quantile(spread, [(1 - level) / 2, (1 + level) / 2])
-    return float(low), float(high)
+    return difference, float(low), float(high)
 
 
 def f1_difference(first: np.ndarray, second: np.ndarray, level: float = 0.95,
                   draws: int = DRAWS, seed: int = 0) -> tuple[float, float, float]:
     """F1 of ``first`` minus F1 of ``second`` (``page_counts`` of two systems on the
-    same pages, in the same order), and the central ``level`` interval of that
-    difference over ``draws`` resamplings of the pages with replacement, both systems
-    resampled alike (paired)."""
-    _check_same_pages(first, second, 3)
-    difference = score_counts(first).f1 - score_counts(second).f1
-    if len(first) == 0:
-        return difference, 0.0, 0.0
-    totals = _resampled_sums(np.hstack([first, second]), draws, seed)
-    return (difference,
-            *_interval(_f1(*totals[:, :3].T) - _f1(*totals[:, 3:].T), level))
-
-
-def _share(hits: np.ndarray, total: np.ndarray) -> np.ndarray:
-    return np.where(total > 0, hits / np.maximum(total, 1), 0.0)
+    same pages, in the same order), with the paired interval of ``_paired_difference``."""
+    return _paired_difference(first, second, 3, lambda sums: _scores(*sums.T)[2],
+                              level, draws, seed)
 
 
 def share_difference(first: np.ndarray, second: np.ndarray, level: float = 0.95,
                      draws: int = DRAWS, seed: int = 0) -> tuple[float, float, float]:
     """As ``f1_difference``, for a share summed over pages (snippets found of snippets
     checked): ``first`` and ``second`` hold (hits, total) per page."""
-    _check_same_pages(first, second, 2)
-    difference = float(_share(*first.sum(axis=0)) - _share(*second.sum(axis=0)))
-    if len(first) == 0:
-        return difference, 0.0, 0.0
-    totals = _resampled_sums(np.hstack([first, second]), draws, seed)
-    return (difference,
-            *_interval(_share(*totals[:, :2].T) - _share(*totals[:, 2:].T), level))
+    return _paired_difference(first, second, 2, lambda sums: _share(*sums.T),
+                              level, draws, seed)
