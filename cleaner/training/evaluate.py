@@ -47,6 +47,7 @@ from cleaner.training.metric import (
     f1_difference,
     page_counts,
     score_counts,
+    share,
     share_difference,
     tokens,
 )
@@ -247,6 +248,11 @@ def held_out_scores(data_dir: str | Path, model_path: str | Path,
     return evaluate_pages(data_dir, model_path, "held-out", processes)["scores"]
 
 
+def interval_cell(difference: float, low: float, high: float) -> str:
+    """A difference and its interval, as every interval table of the report shows them."""
+    return f"{difference:+.3f} [{low:+.3f}, {high:+.3f}]"
+
+
 def format_snippets(snippets: dict[str, np.ndarray],
                     differences: dict[str, tuple[tuple[float, float, float], ...]]) -> str:
     """Snippet shares per system, and for cleaner's modes their difference from
@@ -255,10 +261,9 @@ def format_snippets(snippets: dict[str, np.ndarray],
             f"{'with, minus trafilatura':>24}  {'without, minus trafilatura':>26}"]
     for system, per_page in snippets.items():
         kept, with_total, left, without_total = per_page.sum(axis=0)
-        cells = [f"{d:+.3f} [{low:+.3f}, {high:+.3f}]"
-                 for d, low, high in differences.get(system, ())]
-        rows.append((f"{system:<14} {kept / max(with_total, 1):>10.3f} "
-                     f"{left / max(without_total, 1):>17.3f}   " +
+        cells = [interval_cell(*difference) for difference in differences.get(system, ())]
+        rows.append((f"{system:<14} {share(kept, with_total):>10.3f} "
+                     f"{share(left, without_total):>17.3f}   " +
                      (f"{cells[0]:>24}  {cells[1]:>26}" if cells else "")).rstrip())
     total = next(iter(snippets.values()), np.zeros((0, 4))).sum(axis=0)
     rows.append(f"({int(total[1])} with-snippets, {int(total[3])} without-snippets; "
@@ -322,8 +327,7 @@ def format_differences(differences: dict[str, dict[str, dict[str, tuple[float, f
                    "interval that holds 0 is no finding either way):",
                    f"{'rows':<22}  " + "  ".join(f"{s:>24}" for s in COMPARED)]
         for corpus, systems in rows.items():
-            cells = [f"{d:+.3f} [{low:+.3f}, {high:+.3f}]"
-                     for d, low, high in (systems[s] for s in COMPARED)]
+            cells = [interval_cell(*systems[s]) for s in COMPARED]
             report.append(f"{corpus:<22}  " + "  ".join(f"{c:>24}" for c in cells))
     return report
 

@@ -94,8 +94,9 @@ def _resampled_sums(columns: np.ndarray, draws: int, seed: int) -> np.ndarray:
                       @ columns for start in range(0, draws, chunk)])
 
 
-def _share(hits: np.ndarray, total: np.ndarray) -> np.ndarray:
-    return np.where(total > 0, hits / np.maximum(total, 1), 0.0)
+def share(hits: np.ndarray | float, total: np.ndarray | float) -> np.ndarray:
+    """hits / total, 0 where nothing was checked."""
+    return np.where(np.asarray(total) > 0, hits / np.maximum(total, 1), 0.0)
 
 
 def _paired_difference(first: np.ndarray, second: np.ndarray, columns: int, statistic,
@@ -127,5 +128,5 @@ def share_difference(first: np.ndarray, second: np.ndarray, level: float = 0.95,
                      draws: int = DRAWS, seed: int = 0) -> tuple[float, float, float]:
     """As ``f1_difference``, for a share summed over pages (snippets found of snippets
     checked): ``first`` and ``second`` hold (hits, total) per page."""
-    return _paired_difference(first, second, 2, lambda sums: _share(*sums.T),
+    return _paired_difference(first, second, 2, lambda sums: share(*sums.T),
                               level, draws, seed)
