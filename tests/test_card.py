@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cleaner.model import LineModel
+from cleaner.model import MODELS_DIR, LineModel
 from cleaner.training import evaluate
-from cleaner.training.card import METRICS_HEADING, update_metrics, write_card
+from cleaner.training.card import METRICS_HEADING, card_path, update_metrics, write_card
 
 
 def test_card_names_the_data_and_metrics_are_replaced_not_appended(
@@ -29,7 +29,7 @@ def test_a_partial_eval_leaves_the_cards_full_report_alone(monkeypatch, tmp_path
     # --skip-loo used to replace the card's report with the held-out half, losing the other.
     monkeypatch.setattr(evaluate, "evaluate_pages", lambda data, model, split: {})
     monkeypatch.setattr(evaluate, "format_report", lambda result, split: ["held-out table"])
-    card = tmp_path / "MODEL_CARD.md"
+    card = tmp_path / "model.npz.card.md"
     card.write_text(f"# card\n\n{METRICS_HEADING}\n\nfull report\n", encoding="utf-8")
     before = card.read_text(encoding="utf-8")
     assert evaluate.main(["--skip-loo", "--data", str(tmp_path),
@@ -37,19 +37,40 @@ def test_a_partial_eval_leaves_the_cards_full_report_alone(monkeypatch, tmp_path
     assert card.read_text(encoding="utf-8") == before
 
 
-def test_bench_replaces_only_its_own_section(tmp_path: Path, monkeypatch) -> None:
+def test_card_path_is_the_shipped_card_only_for_the_shipped_model(tmp_path: Path) -> None:
+    assert card_path(MODELS_DIR / "cleaner.npz") == MODELS_DIR / "MODEL_CARD.md"
+    assert card_path(tmp_path / "mine.npz") == tmp_path / "mine.npz.card.md"
+    # a model named like the shipped one, elsewhere, has its own card
+    assert card_path(tmp_path / "cleaner.npz") == tmp_path / "cleaner.npz.card.md"
+
+
+def test_bench_replaces_only_its_own_section(tmp_path: Path) -> None:
     from cleaner.training import bench
 
     card = tmp_path / "MODEL_CARD.md"
     card.write_text("# model\n\n- File\n\n## Metrics (`make eval`)\n\nF1 0.9\n", encoding="utf-8")
-    monkeypatch.setattr(bench, "CARD", card)
-    bench.write_card(["first run"])
-    bench.write_card(["second run", "| a | b |"])
+    bench.write_card(card, ["first run"])
+    bench.write_card(card, ["second run", "| a | b |"])
     text = card.read_text(encoding="utf-8")
     assert text.count(bench.HEADING) == 1
     assert "second run\n| a | b |" in text and "first run" not in text
     assert text.startswith("# model\n\n- File\n") and "## Metrics (`make eval`)\n\nF1 0.9" in text
     assert text.index(bench.HEADING) < text.index("## Metrics")  # make eval rewrites the end
+
+
+def test_bench_writes_into_the_timed_models_card_and_never_makes_one(tmp_path: Path) -> None:
+    # `make bench MODEL=mine.npz` used to rewrite the shipped model's card.
+    from cleaner.training import bench
+
+    shipped = (MODELS_DIR / "MODEL_CARD.md").read_bytes()
+    model = tmp_path / "mine.npz"
+    said = bench.record(["a table"], bench.HEADING, None, str(model))
+    assert "no card" in said and str(tmp_path / "mine.npz.card.md") in said
+    assert not (tmp_path / "mine.npz.card.md").exists()
+    (tmp_path / "mine.npz.card.md").write_text("# mine\n", encoding="utf-8")
+    assert bench.record(["a table"], bench.HEADING, None, str(model)).startswith("(written")
+    assert "a table" in (tmp_path / "mine.npz.card.md").read_text(encoding="utf-8")
+    assert (MODELS_DIR / "MODEL_CARD.md").read_bytes() == shipped
 
 
 def test_ablation_section_is_replaced_and_survives_a_retraining(
@@ -114,9 +135,12 @@ def test_a_full_eval_writes_the_leave_one_out_and_its_threshold_table_to_the_car
     monkeypatch.setattr(evaluate, "evaluate_pages", lambda data, model, split: {})
     monkeypatch.setattr(evaluate, "format_report", lambda result, split: ["held-out table"])
     monkeypatch.setattr(evaluate, "leave_one_out", lambda data, labelled, sample: runs)
-    card = tmp_path / "MODEL_CARD.md"
+    card = tmp_path / "model.npz.card.md"  # the model's own card, as train names it
     card.write_text(f"# card\n\n{METRICS_HEADING}\n\nold report\n", encoding="utf-8")
+    other = tmp_path / "MODEL_CARD.md"  # another model's card in the same folder
+    other.write_text("# another model\n", encoding="utf-8")
     assert evaluate.main(["--data", str(tmp_path), "--model", str(tmp_path / "model.npz")]) == 0
+    assert other.read_text(encoding="utf-8") == "# another model\n"
     text = card.read_text(encoding="utf-8")
     assert "old report" not in text and "held-out table" in text
     assert "seed.labels.tsv" in text and "had they kept lines from each threshold" in text

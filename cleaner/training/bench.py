@@ -12,9 +12,9 @@ on one typical page, wall time of the whole command; the API one page at a
 time against ``clean_many``; the CLI on a directory of raw pages (every
 page of the data folder: on a few hundred the workers' start-up would decide the
 scaling figure) with ``--jobs 1`` and ``--jobs 2``, best of the rounds. The table goes
-into the model card with the date (``--no-card`` leaves the card alone). ``--large N`` (``make
-bench-large``) instead runs the CLI over N small files and reports wall time
-and the peak memory of its largest process.
+into the card of the model it timed, with the date (``--no-card`` leaves it alone).
+``--large N`` (``make bench-large``) instead runs the CLI over N small files and
+reports wall time and the peak memory of its largest process.
 """
 
 from __future__ import annotations
@@ -33,7 +33,6 @@ import time
 from pathlib import Path
 
 SYSTEMS = ("cleaner-text", "cleaner-html", "trafilatura")
-CARD = Path(__file__).resolve().parents[2] / "models" / "MODEL_CARD.md"
 HEADING = "## Speed (`make bench`)"
 
 
@@ -247,12 +246,12 @@ def measure_large(args: argparse.Namespace) -> list[str]:
             f"({r['pages_per_second']:.0f} files/s); largest process {r['peak_mib']:.0f} MiB."]
 
 
-def write_card(lines: list[str], heading: str = HEADING) -> None:
+def write_card(card: Path, lines: list[str], heading: str = HEADING) -> None:
     """Replace the card's section ``heading`` with ``lines``; a new section goes before
     the metrics, which ``make eval`` rewrites to the end of the card."""
     from cleaner.training.card import METRICS_HEADING
 
-    text = CARD.read_text(encoding="utf-8")
+    text = card.read_text(encoding="utf-8")
     section = "\n".join([heading, "", *lines]) + "\n"
     if heading in text:
         before, _, after = text.partition(heading)
@@ -263,7 +262,20 @@ def write_card(lines: list[str], heading: str = HEADING) -> None:
         tail = f"\n{METRICS_HEADING}{after}"
     else:
         before, tail = text, ""
-    CARD.write_text(f"{before.rstrip()}\n\n{section}{tail}", encoding="utf-8")
+    card.write_text(f"{before.rstrip()}\n\n{section}{tail}", encoding="utf-8")
+
+
+def record(lines: list[str], heading: str, card: str | None, model: str | None) -> str:
+    """Write the table into ``card``, by default the timed model's own card (a run on a
+    user's model once rewrote the shipped model's card); say where it went."""
+    from cleaner.model import default_model_path
+    from cleaner.training.card import card_path
+
+    path = Path(card) if card else card_path(model or default_model_path())
+    if not path.exists():
+        return f"(no card at {path}: the table is not written)"
+    write_card(path, lines, heading)
+    return f"(written into {path})"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -279,6 +291,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3,
                         help="rounds of the three systems; each system's best is reported")
     parser.add_argument("--no-card", action="store_true", help="print only; card untouched")
+    parser.add_argument("--card", default=None,
+                        help="model card that gets the table (default: the model's own: "
+                             "MODEL_CARD.md beside the shipped model, MODEL.card.md beside "
+                             "another)")
     parser.add_argument("--system", choices=SYSTEMS, help=argparse.SUPPRESS)
     parser.add_argument("--cli-dir", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -298,8 +314,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     print("\n".join(lines))
     if not args.no_card:
-        write_card(lines, heading)
-        print(f"(written into {CARD})")
+        print(record(lines, heading, args.card, args.model))
     return 0
 
 

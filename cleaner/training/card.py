@@ -8,7 +8,17 @@ from pathlib import Path
 import sklearn
 
 from cleaner.lexicon import MIN_PAGES, WORDS_PER_LINE
-from cleaner.model import LineModel
+from cleaner.model import MODELS_DIR, LineModel
+
+
+def card_path(model_path: str | Path) -> Path:
+    """The card of a model: ``MODEL_CARD.md`` beside the shipped model, ``MODEL.card.md``
+    (as ``train`` names it) beside any other, so that training, evaluating or timing one
+    model never rewrites another model's card."""
+    model_path = Path(model_path)
+    if model_path.resolve().parent == MODELS_DIR.resolve():
+        return model_path.with_name("MODEL_CARD.md")
+    return model_path.with_name(model_path.name + ".card.md")
 
 
 def write_card(path: str | Path, model: LineModel, data_dir: str | Path) -> None:

@@ -473,8 +473,9 @@ def main(argv: list[str] | None = None, prog: str = "python -m cleaner.training.
                              "with a model trained --without-validation); validation implies "
                              "--skip-loo")
     parser.add_argument("--card", default=None,
-                        help="model card whose metrics section gets the report "
-                             "(default: MODEL_CARD.md beside the model, if there is one)")
+                        help="model card whose metrics section gets the report (default: "
+                             "the model's own, if it has one: MODEL_CARD.md beside the shipped "
+                             "model, MODEL.card.md beside another)")
     parser.add_argument("--loo-sample", type=float, default=None,
                         help="share of corpus rows each leave-one-out model is fitted on "
                              "(default: as make train)")
@@ -498,12 +499,12 @@ def main(argv: list[str] | None = None, prog: str = "python -m cleaner.training.
                  "pages):", format_seed_thresholds(runs)]
         report += seeds
         print("\n".join(seeds))
-    card = Path(args.card) if args.card else Path(args.model).with_name("MODEL_CARD.md")
+    from cleaner.training.card import card_path, update_metrics
+
+    card = Path(args.card) if args.card else card_path(args.model)
     if card.exists() and args.skip_loo:  # the card keeps its last full `make eval` report
         print(f"{card} left as it is: --skip-loo gives part of the report", file=sys.stderr)
     elif card.exists():
-        from cleaner.training.card import update_metrics
-
         update_metrics(card, command_line(prog, argv) + "\n" + "\n".join(report))
         print(f"metrics written to {card}", file=sys.stderr)
     return 0

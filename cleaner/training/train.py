@@ -320,9 +320,9 @@ def main(argv: list[str] | None = None, prog: str = "python -m cleaner.training.
     model_path.parent.mkdir(parents=True, exist_ok=True)
     model.save(model_path)
     print(f"wrote {model_path} ({time.monotonic() - clock:.0f} s)", file=sys.stderr)
-    from cleaner.training.card import write_card
+    from cleaner.training.card import card_path, write_card
 
-    card = Path(args.card) if args.card else _card_path(model_path)
+    card = Path(args.card) if args.card else card_path(model_path)
     write_card(card, model, args.data)
     if args.data and args.without_validation:
         # A model for choosing settings: its figures come from the validation pages, and
@@ -378,13 +378,6 @@ def _unique(paths: list[Path]) -> list[Path]:
     seen: set[Path] = set()
     return [path for path in paths
             if path.resolve() not in seen and not seen.add(path.resolve())]  # type: ignore
-
-
-def _card_path(model_path: Path) -> Path:
-    shipped = Path(str(importlib.resources.files("cleaner") / "models")).resolve()
-    if model_path.resolve().parent == shipped:
-        return model_path.with_name("MODEL_CARD.md")
-    return model_path.with_name(model_path.name + ".card.md")
 
 
 if __name__ == "__main__":
