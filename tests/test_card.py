@@ -37,11 +37,13 @@ def test_a_partial_eval_leaves_the_cards_full_report_alone(monkeypatch, tmp_path
     assert card.read_text(encoding="utf-8") == before
 
 
-def test_card_path_is_the_shipped_card_only_for_the_shipped_model(tmp_path: Path) -> None:
+def test_only_the_shipped_model_has_the_shipped_card(tmp_path: Path) -> None:
     assert card_path(MODELS_DIR / "cleaner.npz") == MODELS_DIR / "MODEL_CARD.md"
     assert card_path(tmp_path / "mine.npz") == tmp_path / "mine.npz.card.md"
     # a model named like the shipped one, elsewhere, has its own card
     assert card_path(tmp_path / "cleaner.npz") == tmp_path / "cleaner.npz.card.md"
+    # and so has another model written into models/ (train used to give it the shipped card)
+    assert card_path(MODELS_DIR / "mine.npz") == MODELS_DIR / "mine.npz.card.md"
 
 
 def test_bench_replaces_only_its_own_section(tmp_path: Path) -> None:

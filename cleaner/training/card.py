@@ -8,15 +8,15 @@ from pathlib import Path
 import sklearn
 
 from cleaner.lexicon import MIN_PAGES, WORDS_PER_LINE
-from cleaner.model import MODELS_DIR, LineModel
+from cleaner.model import DEFAULT_MODEL_PATH, LineModel
 
 
 def card_path(model_path: str | Path) -> Path:
-    """The card of a model: ``MODEL_CARD.md`` beside the shipped model, ``MODEL.card.md``
-    (as ``train`` names it) beside any other, so that training, evaluating or timing one
+    """The card of a model: ``MODEL_CARD.md`` for the shipped model, ``MODEL.card.md``
+    beside any other (in ``models/`` too), so that training, evaluating or timing one
     model never rewrites another model's card."""
     model_path = Path(model_path)
-    if model_path.resolve().parent == MODELS_DIR.resolve():
+    if model_path.resolve() == DEFAULT_MODEL_PATH.resolve():
         return model_path.with_name("MODEL_CARD.md")
     return model_path.with_name(model_path.name + ".card.md")
 
