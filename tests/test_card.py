@@ -51,8 +51,8 @@ def test_bench_replaces_only_its_own_section(tmp_path: Path) -> None:
 
     card = tmp_path / "MODEL_CARD.md"
     card.write_text("# model\n\n- File\n\n## Metrics (`make eval`)\n\nF1 0.9\n", encoding="utf-8")
-    bench.write_card(card, ["first run"])
-    bench.write_card(card, ["second run", "| a | b |"])
+    bench.record(["first run"], bench.HEADING, str(card), None)
+    bench.record(["second run", "| a | b |"], bench.HEADING, str(card), None)
     text = card.read_text(encoding="utf-8")
     assert text.count(bench.HEADING) == 1
     assert "second run\n| a | b |" in text and "first run" not in text

@@ -246,35 +246,16 @@ def measure_large(args: argparse.Namespace) -> list[str]:
             f"({r['pages_per_second']:.0f} files/s); largest process {r['peak_mib']:.0f} MiB."]
 
 
-def write_card(card: Path, lines: list[str], heading: str = HEADING) -> None:
-    """Replace the card's section ``heading`` with ``lines``; a new section goes before
-    the metrics, which ``make eval`` rewrites to the end of the card."""
-    from cleaner.training.card import METRICS_HEADING
-
-    text = card.read_text(encoding="utf-8")
-    section = "\n".join([heading, "", *lines]) + "\n"
-    if heading in text:
-        before, _, after = text.partition(heading)
-        rest = after.split("\n## ", 1)
-        tail = f"\n## {rest[1]}" if len(rest) > 1 else ""
-    elif METRICS_HEADING in text:
-        before, _, after = text.partition(METRICS_HEADING)
-        tail = f"\n{METRICS_HEADING}{after}"
-    else:
-        before, tail = text, ""
-    card.write_text(f"{before.rstrip()}\n\n{section}{tail}", encoding="utf-8")
-
-
 def record(lines: list[str], heading: str, card: str | None, model: str | None) -> str:
     """Write the table into ``card``, by default the timed model's own card (a run on a
     user's model once rewrote the shipped model's card); say where it went."""
     from cleaner.model import default_model_path
-    from cleaner.training.card import card_path
+    from cleaner.training.card import card_path, update_section
 
     path = Path(card) if card else card_path(model or default_model_path())
     if not path.exists():
         return f"(no card at {path}: the table is not written)"
-    write_card(path, lines, heading)
+    update_section(path, heading, "\n".join(lines))
     return f"(written into {path})"
 
 

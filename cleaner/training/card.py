@@ -120,7 +120,8 @@ def update_section(path: str | Path, heading: str, body: str) -> None:
     old = _section(text, heading)
     new = f"{heading}\n\n{body.strip()}\n"
     if old:
-        text = text.replace(old, new)
+        before, after = text.split(old, 1)
+        text = before + new + (f"\n{after}" if after else "")  # a blank line before the next
     elif METRICS_HEADING in text:
         text = text.replace(METRICS_HEADING, f"{new}\n{METRICS_HEADING}")
     else:
