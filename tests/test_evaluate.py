@@ -84,3 +84,28 @@ def test_the_snippet_checks_give_each_mode_against_trafilatura_with_intervals() 
         "[+0.000,", "+0.000]"]
     assert table.splitlines()[2].split() == ["trafilatura", "0.500", "1.000"]
     assert "(80 with-snippets, 120 without-snippets" in table
+
+
+def test_a_readability_failure_counts_as_empty_output_without_its_log(
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+    import sys
+    import types
+
+    class FailingDocument:
+        """Fails as readability-lxml does on some pages: it logs, then raises."""
+
+        def __init__(self, html: str) -> None:
+            pass
+
+        def summary(self, html_partial: bool = False) -> str:
+            try:
+                raise ValueError("All strings must be XML compatible")
+            except ValueError:
+                logging.getLogger("readability.readability").exception("error getting summary: ")
+                raise
+
+    monkeypatch.setitem(sys.modules, "readability", types.SimpleNamespace(Document=FailingDocument))
+    assert evaluate._readability("<p>text</p>") == ""
+    assert not [record for record in caplog.records if record.name.startswith("readability")]
+    assert logging.getLogger("readability").level == logging.NOTSET

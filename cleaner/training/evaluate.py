@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import importlib.util
+import logging
 import multiprocessing
 import shlex
 import sys
@@ -103,10 +104,17 @@ def _readability(html: str) -> str | None:
         from readability import Document
     except ImportError:
         return None
+    # It logs its own failures with a traceback, which in the report's output reads
+    # as cleaner's; the failure is counted as empty output instead.
+    its_log = logging.getLogger("readability")
+    level = its_log.level
+    its_log.setLevel(logging.CRITICAL)
     try:
         return html_text.extract_text(Document(html).summary(html_partial=True))
     except Exception:  # it fails on some pages; that counts as empty output
         return ""
+    finally:
+        its_log.setLevel(level)
 
 
 def readability_installed() -> bool:
