@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+import sys
+import types
+
 import pytest
 
 from cleaner.training import evaluate
@@ -88,10 +92,6 @@ def test_the_snippet_checks_give_each_mode_against_trafilatura_with_intervals() 
 
 def test_a_readability_failure_counts_as_empty_output_without_its_log(
         monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
-    import logging
-    import sys
-    import types
-
     class FailingDocument:
         """Fails as readability-lxml does on some pages: it logs, then raises."""
 
