@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from cleaner.model import MODELS_DIR, LineModel
+from cleaner.training import card as card_module
 from cleaner.training import evaluate
 from cleaner.training.card import METRICS_HEADING, card_path, update_metrics, write_card
 
@@ -23,6 +24,16 @@ def test_card_names_the_data_and_metrics_are_replaced_not_appended(
     assert text.count(METRICS_HEADING) == 1
     assert "second report" in text and "first report" not in text
     assert text.startswith("# cleaner default model")
+
+
+def test_card_states_the_share_of_pages_given_synthetic_chrome(
+        tiny_model: LineModel, tmp_path: Path, monkeypatch) -> None:
+    # the card once said "Half" in a literal beside the constant it describes
+    monkeypatch.setattr(card_module, "CHROME_SHARE", 0.25)
+    card = tmp_path / "MODEL_CARD.md"
+    write_card(card, tiny_model, "some/data")
+    text = card.read_text(encoding="utf-8")
+    assert "25% of the pages are seen a fifth time" in text and "Half of the pages" not in text
 
 
 def test_a_partial_eval_leaves_the_cards_full_report_alone(monkeypatch, tmp_path: Path) -> None:

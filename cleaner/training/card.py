@@ -9,6 +9,7 @@ import sklearn
 
 from cleaner.lexicon import MIN_PAGES, WORDS_PER_LINE
 from cleaner.model import DEFAULT_MODEL_PATH, LineModel
+from cleaner.training.dataset import CHROME_SHARE
 
 
 def card_path(model_path: str | Path) -> Path:
@@ -50,7 +51,7 @@ def write_card(path: str | Path, model: LineModel, data_dir: str | Path) -> None
         "Chrome lines that align to no gold class are named by the class/id names around "
         "their HTML block where those say what they are (comments, related, promo, legal, "
         "meta), else `nav`; text renderings take the kind of the block with the same text. "
-        "Half of the pages are seen a fifth time: one of "
+        f"{CHROME_SHARE:.0%} of the pages are seen a fifth time: one of "
         "their text renderings with synthetic news chrome after the body (related stories "
         "made of other training pages' headlines and text, reader-comment threads whose "
         "comments are other pages' prose, promos, app prompts, comment prompts, "

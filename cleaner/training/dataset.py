@@ -4,8 +4,9 @@ Each corpus page is seen four ways: as HTML blocks with structure features
 (HTML mode), and as plain text from three different renderers (text mode),
 so that one model serves both inputs and no single scraper's habits are
 learned. Every rendering is labelled by aligning its lines to the gold.
-Half of the pages are seen a fifth time: one of their text renderings with
-synthetic news chrome around the body (see ``chrome.py``).
+A share of the pages (``CHROME_SHARE``) is seen a fifth time: one of
+their text renderings with synthetic news chrome around the body (see
+``chrome.py``).
 
 Lines that align to no gold class are page chrome. What kind of chrome the
 corpus rarely says (l3s-gn1's segments and dragnet's comments do), so the
