@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from cleaner.model import MODELS_DIR, LineModel
-from cleaner.training import card as card_module
 from cleaner.training import evaluate
 from cleaner.training.card import METRICS_HEADING, card_path, update_metrics, write_card
 
@@ -29,7 +28,7 @@ def test_card_names_the_data_and_metrics_are_replaced_not_appended(
 def test_card_states_the_share_of_pages_given_synthetic_chrome(
         tiny_model: LineModel, tmp_path: Path, monkeypatch) -> None:
     # the card once said "Half" in a literal beside the constant it describes
-    monkeypatch.setattr(card_module, "CHROME_SHARE", 0.25)
+    monkeypatch.setattr("cleaner.training.card.CHROME_SHARE", 0.25)
     card = tmp_path / "MODEL_CARD.md"
     write_card(card, tiny_model, "some/data")
     text = card.read_text(encoding="utf-8")
