@@ -102,6 +102,37 @@ def test_ablation_section_is_replaced_and_survives_a_retraining(
     assert "second table" in text and METRICS_HEADING not in text
 
 
+def test_ablation_table_is_replaced_and_the_written_paragraphs_stay(
+        tiny_model: LineModel, tmp_path: Path) -> None:
+    from cleaner.training.card import (
+        ABLATION_HEADING,
+        TABLE_END,
+        TABLE_START,
+        update_ablation_table,
+    )
+
+    card = tmp_path / "MODEL_CARD.md"
+    write_card(card, tiny_model, "data")
+    update_ablation_table(card, "first table")  # no section yet: one is made
+    update_metrics(card, "report")
+    text = card.read_text(encoding="utf-8")
+    card.write_text(text.replace(TABLE_END, f"{TABLE_END}\n\nRule 1: not kept."),
+                    encoding="utf-8")  # a paragraph written after the table
+    update_ablation_table(card, "second table")
+    text = card.read_text(encoding="utf-8")
+    assert "first table" not in text and "second table" in text
+    assert "Rule 1: not kept." in text and text.count(TABLE_START) == 1
+    assert text.index(ABLATION_HEADING) < text.index("second table") < text.index("Rule 1")
+    assert text.index("Rule 1") < text.index(METRICS_HEADING)
+    shipped = (MODELS_DIR / "MODEL_CARD.md").read_text(encoding="utf-8")
+    card.write_text(shipped, encoding="utf-8")
+    update_ablation_table(card, "third table")
+    text = card.read_text(encoding="utf-8")
+    tried = "**Tried and not kept"
+    assert text.count(tried) == shipped.count(tried) > 40  # the shipped card's record stays
+    assert "| -inscriptis |" not in text and "third table" in text
+
+
 def test_seed_report_pools_each_share_over_the_lines_it_counts() -> None:
     """A page with 14 lines and 4 chrome lines, none dropped, next to one with 100 lines and
     100 chrome lines all dropped: 100 of 104 chrome lines were dropped, whatever the pages'

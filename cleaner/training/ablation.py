@@ -139,9 +139,9 @@ def main(argv: list[str] | None = None) -> int:
              for variant, scores in table.items()]
     print("\n".join(rows))
     if args.card:
-        from cleaner.training.card import ABLATION_HEADING, update_section
+        from cleaner.training.card import update_ablation_table
 
-        update_section(args.card, ABLATION_HEADING, (
+        update_ablation_table(args.card, (
             f"`python -m cleaner.training.ablation` ({datetime.date.today()}): each variant "
             f"fitted on {args.sample:.0%} of the rows of the training pages outside the "
             f"validation split ({args.keep_iter} keep rounds, {args.reason_iter} reason "

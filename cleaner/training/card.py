@@ -130,6 +130,29 @@ def update_section(path: str | Path, heading: str, body: str) -> None:
     path.write_text(text, encoding="utf-8")
 
 
+#: Where ``python -m cleaner.training.ablation --card`` writes its table in the ablation
+#: section: between these markers, so that the paragraphs written around it stay.
+TABLE_START = "<!-- ablation table: python -m cleaner.training.ablation --card -->"
+TABLE_END = "<!-- end of the ablation table -->"
+
+
+def update_ablation_table(path: str | Path, body: str) -> None:
+    """Replace the generated ablation table and nothing else: the section also holds the
+    written record of every idea tried, which replacing the whole section would lose."""
+    path = Path(path)
+    text = path.read_text(encoding="utf-8")
+    block = f"{TABLE_START}\n{body.strip()}\n{TABLE_END}"
+    before, start, rest = text.partition(TABLE_START)
+    if start and TABLE_END in rest:
+        text = before + block + rest.split(TABLE_END, 1)[1]
+    elif ABLATION_HEADING in text:
+        text = text.replace(ABLATION_HEADING, f"{ABLATION_HEADING}\n\n{block}", 1)
+    else:
+        update_section(path, ABLATION_HEADING, block)
+        return
+    path.write_text(text, encoding="utf-8")
+
+
 METRICS_HEADING = "## Metrics (`make eval`)"
 
 
