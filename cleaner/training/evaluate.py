@@ -53,6 +53,7 @@ from cleaner.training.metric import (
     tokens,
 )
 from cleaner.training.render import EVAL_RENDERER, RENDERERS, UNSEEN_RENDERERS
+from cleaner.training.sites import site_keys
 
 SYSTEMS = ("cleaner-text", *(f"cleaner-{name}" for name in UNSEEN_RENDERERS), "cleaner-html",
            "trafilatura", "readability", "keep-all", "best-lines")
@@ -185,6 +186,15 @@ def page_rows(page: GoldPage) -> list[str]:
     return rows
 
 
+def site_rows(page: GoldPage, key: str, seen_sites: set[str]) -> list[str]:
+    """A news page (any corpus's, wcxb's articles only) also counts in a row by whether
+    its site has training pages: the split is by page, so most of its pages come from
+    sites training saw, and ``news: unseen sites`` is the figure for sites never seen."""
+    if page.corpus == "wcxb" and page.extra.get("page_type") != "article":
+        return []
+    return ["news: seen sites" if key in seen_sites else "news: unseen sites"]
+
+
 def snippet_shares(page: GoldPage, output: str) -> tuple[int, int, int, int]:
     """(with kept, with total, without left out, without total) for one wcxb page."""
     folded = " ".join(output.split()).casefold()
@@ -204,7 +214,13 @@ def evaluate_pages(data_dir: str | Path, model_path: str | Path, split: str = "h
     checks, and line label pairs."""
     chosen = (lambda page: page.held_out) if split == "held-out" else (
         lambda page: page.validation)
-    pages = [page for page in read_all(data_dir) if chosen(page)]
+    every_page = list(read_all(data_dir))
+    pages = [page for page in every_page if chosen(page)]
+    # The model of the validation split is trained without it (--without-validation).
+    training = [page for page in every_page if not page.held_out
+                and not (split == "validation" and page.validation)]
+    seen_sites = set(site_keys(training))
+    page_sites = site_keys(pages)
     processes = processes or multiprocessing.cpu_count()
     with multiprocessing.get_context("spawn").Pool(
             processes, initializer=init_worker, initargs=(str(model_path),)) as pool:
@@ -212,8 +228,8 @@ def evaluate_pages(data_dir: str | Path, model_path: str | Path, split: str = "h
     pairs: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
     snippets: dict[str, list] = defaultdict(list)
     lines: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
-    for page, (gold, outputs, labels) in zip(pages, results, strict=True):
-        for row in page_rows(page):
+    for page, key, (gold, outputs, labels) in zip(pages, page_sites, results, strict=True):
+        for row in page_rows(page) + site_rows(page, key, seen_sites):
             for system, output in outputs.items():
                 if output is not None:
                     pairs[row][system].append((output, gold))
