@@ -1,4 +1,4 @@
-"""Site keys: training keeps a site's pages together (folds, word-cue counts)."""
+"""Site keys: make eval tells news pages of sites training saw from those it never saw."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import gzip
 from pathlib import Path
 
 from cleaner.training.corpus import GoldPage
-from cleaner.training.sites import page_site, registered_domain, site_groups, site_keys
+from cleaner.training.sites import page_site, registered_domain, site_key
 
 
 def _page(tmp_path: Path, name: str, html: str, **extra) -> GoldPage:
@@ -35,19 +35,12 @@ def test_a_page_names_its_site_by_url_then_canonical_then_its_links(tmp_path: Pa
     assert page_site(_page(tmp_path, "n", "<p>no links</p><a href='http://[bad/'>x</a>")) is None
 
 
-def test_pages_without_a_site_are_sites_of_their_own_and_a_site_is_one_fold(
-        tmp_path: Path) -> None:
+def test_pages_without_a_site_are_sites_of_their_own(tmp_path: Path) -> None:
     pages = [_page(tmp_path, f"p{i}", "", url=f"https://www.site{i % 3}.com/{i}")
              for i in range(9)] + [_page(tmp_path, "x", ""), _page(tmp_path, "y", "")]
-    keys = site_keys(pages)
+    keys = [site_key(page) for page in pages]
     assert keys[0] == keys[3] == "site:site0.com" and keys[9:] == ["page:c/x", "page:c/y"]
-    sites, folds = site_groups(keys)
-    assert len(set(sites.tolist())) == 5
-    for site in set(sites.tolist()):
-        assert len(set(folds[sites == site].tolist())) == 1
-    # A fold does not depend on which other pages there are.
-    assert site_groups(keys[::-1])[1].tolist() == folds[::-1].tolist()
-
+    assert len(set(keys)) == 5
 
 
 def test_news_pages_count_in_a_row_by_whether_training_saw_their_site(tmp_path: Path) -> None:

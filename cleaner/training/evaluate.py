@@ -53,7 +53,7 @@ from cleaner.training.metric import (
     tokens,
 )
 from cleaner.training.render import EVAL_RENDERER, RENDERERS, UNSEEN_RENDERERS
-from cleaner.training.sites import site_keys
+from cleaner.training.sites import site_key
 
 SYSTEMS = ("cleaner-text", *(f"cleaner-{name}" for name in UNSEEN_RENDERERS), "cleaner-html",
            "trafilatura", "readability", "keep-all", "best-lines")
@@ -219,12 +219,13 @@ def evaluate_pages(data_dir: str | Path, model_path: str | Path, split: str = "h
     # The model of the validation split is trained without it (--without-validation).
     training = [page for page in every_page if not page.held_out
                 and not (split == "validation" and page.validation)]
-    seen_sites = set(site_keys(training))
-    page_sites = site_keys(pages)
     processes = processes or multiprocessing.cpu_count()
     with multiprocessing.get_context("spawn").Pool(
             processes, initializer=init_worker, initargs=(str(model_path),)) as pool:
         results = pool.map(predict_page, pages, chunksize=4)
+        # Each page's HTML is read again for its site: in the workers, not one by one.
+        seen_sites = set(pool.map(site_key, training, chunksize=16))
+        page_sites = pool.map(site_key, pages, chunksize=16)
     pairs: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
     snippets: dict[str, list] = defaultdict(list)
     lines: dict[str, list[tuple[str, str, str]]] = defaultdict(list)

@@ -10,13 +10,9 @@ sites of their own.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections import Counter
-from collections.abc import Sequence
 from urllib.parse import urlsplit
-
-import numpy as np
 
 from cleaner.decode import decode_bytes
 from cleaner.training.corpus import GoldPage
@@ -25,7 +21,7 @@ _CANONICAL = re.compile(
     r"""<link[^>]+rel=["']?canonical["']?[^>]*href=["']([^"']+)"""
     r"""|<link[^>]+href=["']([^"']+)["'][^>]*rel=["']?canonical"""
     r"""|<meta[^>]+property=["']og:url["'][^>]*content=["']([^"']+)""", re.I)
-_LINK = re.compile(r"""<a\s[^>]*?href=["']?(https?://[^"'\s>/?#]+)""", re.I)
+_LINK_HOST = re.compile(r"""<a\s[^>]*?href=["']?https?://([^"'\s>/?#]+)""", re.I)
 #: Hosts that pages link to without being them: ad servers, share buttons, social sites,
 #: shops and blog platforms (read off the corpora's commonest link hosts).
 NOT_A_SITE = frozenset({
@@ -74,26 +70,12 @@ def page_site(page: GoldPage) -> str | None:
         site = _host_of(url) if url.startswith("http") else None
         if site:
             return site
-    hosts = Counter(site for site in (registered_domain(link.split("//", 1)[1])
-                                      for link in _LINK.findall(html))
+    hosts = Counter(site for site in map(registered_domain, _LINK_HOST.findall(html))
                     if site and site not in NOT_A_SITE)
     return hosts.most_common(1)[0][0] if hosts else None
 
 
-def site_keys(pages: Sequence[GoldPage]) -> list[str]:
-    """One key per page: ``site:<domain>``, or ``page:<corpus>/<id>`` for a page that
-    names no site."""
-    keys = []
-    for page in pages:
-        site = page_site(page)
-        keys.append(f"site:{site}" if site else f"page:{page.corpus}/{page.page_id}")
-    return keys
-
-
-def site_groups(keys: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-    """Per key (per row group): a site number, and a fold (0 or 1) fixed by a hash of the
-    key, so that a site's pages fall in one fold whatever the order of the pages."""
-    numbers = {key: number for number, key in enumerate(sorted(set(keys)))}
-    sites = np.array([numbers[key] for key in keys], np.int64)
-    folds = np.array([hashlib.sha1(key.encode()).digest()[0] & 1 for key in keys], np.int64)
-    return sites, folds
+def site_key(page: GoldPage) -> str:
+    """``site:<domain>``, or ``page:<corpus>/<id>`` for a page that names no site."""
+    site = page_site(page)
+    return f"site:{site}" if site else f"page:{page.corpus}/{page.page_id}"
