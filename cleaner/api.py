@@ -3,24 +3,26 @@
 ``clean(page)`` uses the shipped model, loaded once on first use.
 ``Cleaner`` holds a model and options; ``label_many``/``clean_many`` put
 the lines of many pages through one model call, which is what makes large
-runs fast.
+runs fast. ``clean_batch`` also drops what recurs across the pages of a site
+(``cleaner.site_memory``).
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
 
 from cleaner.features import pages_ancestors, pages_features
-from cleaner.labels import BLANK, BODY, Line
+from cleaner.labels import BLANK, BODY, NAV, Line
 from cleaner.lexicon import line_tokens
 from cleaner.model import EMPTY_PAGE_MARGIN, LineModel
 from cleaner.page import InputFormat, Page
 from cleaner.reader import Limits, read_page
 from cleaner.reflow import reflow
+from cleaner.site_memory import template_lines
 
 PageInput = str | bytes
 #: How many pages' lines go through the model in one call in ``*_many``.
@@ -109,6 +111,29 @@ class Cleaner:
                 yield from flush()
                 pending = []
         yield from flush()
+
+    def label_batch(self, pages: Sequence[PageInput | Page], sites: Sequence[str | None]
+                    ) -> list[list[Line]]:
+        """Label pages that come from a few sites together (``sites[i]`` names page i's
+        site, e.g. its URL's host; None leaves a page alone): as :meth:`label_many`,
+        then in text pages an unsure body line that recurs on another article of the
+        same site becomes ``nav`` (see :mod:`cleaner.site_memory`). Every page is held
+        in memory, so give it the pages of one run, not an endless stream."""
+        if len(pages) != len(sites):
+            raise ValueError(f"{len(pages)} pages but {len(sites)} sites: one site per page")
+        parsed = [self.page(page) for page in pages]
+        labelled = list(self.label_many(parsed))
+        template = template_lines(labelled, sites, [page.kind for page in parsed])
+        return [[Line(line.text, NAV, 1.0 - line.probability) if drop else line
+                 for line, drop in zip(lines, flags, strict=True)]
+                for lines, flags in zip(labelled, template, strict=True)]
+
+    def clean_batch(self, pages: Sequence[PageInput | Page], sites: Sequence[str | None]
+                    ) -> list[str]:
+        """The kept text of each page, as :meth:`label_batch` labels it."""
+        parsed = [self.page(page) for page in pages]
+        return [self.render(page, lines)
+                for page, lines in zip(parsed, self.label_batch(parsed, sites), strict=True)]
 
     def _labels_batch(self, pages: list[Page], reasons: bool = True
                       ) -> list[tuple[np.ndarray, np.ndarray]]:

@@ -17,6 +17,7 @@ from cleaner.files import write_atomic
 
 BODY = "body"
 BLANK = "blank"
+NAV = "nav"
 #: Every label a line can carry. ``blank`` is assigned by rule, never by the model.
 LABELS: tuple[str, ...] = (
     "body", "title", "meta", "currency", "stock", "related",
