@@ -102,6 +102,27 @@ def test_installed_package_has_the_compiled_parts(installed: Path, tmp_path: Pat
     assert walk.startswith(str(installed.parent)) and words.startswith(str(installed.parent))
 
 
+def test_installed_clean_batch_drops_what_recurs_across_a_site(installed: Path,
+                                                               tmp_path: Path) -> None:
+    """The wheel's ``clean_batch`` with the shipped model (the gate raised, so that the
+    test does not hang on how sure the model is of the shared line)."""
+    code = (
+        "import cleaner, cleaner.site_memory as s; s.REPEAT_GATE = 1.01\n"
+        "shared = 'Our reporting is paid for by readers like you, and every story is free.'\n"
+        "stories = ['The harbour board voted on Tuesday to rebuild the breakwater by winter.',\n"
+        "           'A bakery on Mill Street has baked the town bread for a hundred years.']\n"
+        "pages = [f'{t}\\n\\n{t} It went on at length.\\n\\n{shared}\\n' for t in stories]\n"
+        "c = cleaner.Cleaner(input_format='text')\n"
+        "print(s.__file__)\n"
+        "print([shared in t for t in c.clean_many(pages)])\n"
+        "print([shared in t for t in c.clean_batch(pages, ['x.com', 'x.com'])])\n")
+    result = _run(installed, [str(installed / "python"), "-c", code], tmp_path)
+    assert result.returncode == 0, result.stderr
+    module_file, alone, together = result.stdout.splitlines()
+    assert module_file.startswith(str(installed.parent))
+    assert alone == "[True, True]" and together == "[False, False]"
+
+
 def test_installed_cli_reports_its_version(installed: Path, tmp_path: Path) -> None:
     import cleaner
 
