@@ -16,13 +16,13 @@ from pathlib import Path
 import numpy as np
 
 from cleaner.features import pages_ancestors, pages_features
-from cleaner.labels import BLANK, BODY, NAV, Line
+from cleaner.labels import BLANK, BODY, Line
 from cleaner.lexicon import line_tokens
 from cleaner.model import EMPTY_PAGE_MARGIN, LineModel
 from cleaner.page import InputFormat, Page
 from cleaner.reader import Limits, read_page
 from cleaner.reflow import reflow
-from cleaner.site_memory import template_lines
+from cleaner.site_memory import drop_template
 
 PageInput = str | bytes
 #: How many pages' lines go through the model in one call in ``*_many``.
@@ -122,11 +122,8 @@ class Cleaner:
         if len(pages) != len(sites):
             raise ValueError(f"{len(pages)} pages but {len(sites)} sites: one site per page")
         parsed = [self.page(page) for page in pages]
-        labelled = list(self.label_many(parsed))
-        template = template_lines(labelled, sites, [page.kind for page in parsed])
-        return [[Line(line.text, NAV, 1.0 - line.probability) if drop else line
-                 for line, drop in zip(lines, flags, strict=True)]
-                for lines, flags in zip(labelled, template, strict=True)]
+        return drop_template(list(self.label_many(parsed)), sites,
+                             [page.kind for page in parsed])
 
     def clean_batch(self, pages: Sequence[PageInput | Page], sites: Sequence[str | None]
                     ) -> list[str]:

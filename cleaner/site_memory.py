@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 
-from cleaner.labels import BLANK, BODY, Line
+from cleaner.labels import BLANK, BODY, NAV, Line
 
 #: Lines kept at p(body) at or above this are never dropped for recurring, and name
 #: the article a page holds (chosen on the validation split, rule 89).
@@ -30,12 +30,11 @@ def fold(text: str) -> str:
     return " ".join(text.split()).casefold()
 
 
-def _article_key(lines: list[Line]) -> str:
+def _article_key(lines: list[Line], folded: list[str]) -> str:
     """What copies of one article share: its longest sure body line, else its longest line."""
-    sure = [fold(line.text) for line in lines
+    sure = [text for line, text in zip(lines, folded, strict=True)
             if line.label == BODY and line.probability >= REPEAT_GATE]
-    candidates = sure or [fold(line.text) for line in lines if line.label != BLANK]
-    return max(candidates, key=len, default="")
+    return max(sure or folded, key=len, default="")
 
 
 def template_lines(pages: Sequence[list[Line]], sites: Sequence[str | None],
@@ -46,16 +45,29 @@ def template_lines(pages: Sequence[list[Line]], sites: Sequence[str | None],
     if not len(pages) == len(sites) == len(kinds):
         raise ValueError(f"{len(pages)} pages, {len(sites)} sites, {len(kinds)} kinds: "
                          "one site and one kind per page")
+    # Only text pages with a site take part; each line is folded once.
+    groups = [site if kind == "text" else None for site, kind in zip(sites, kinds, strict=True)]
+    folded = [[fold(line.text) for line in lines] if group is not None else []
+              for lines, group in zip(pages, groups, strict=True)]
+    keys = [_article_key(lines, texts) if group is not None else ""
+            for lines, group, texts in zip(pages, groups, folded, strict=True)]
     articles: dict[tuple[str, str], set[str]] = defaultdict(set)
-    keys = [_article_key(lines) if site is not None and kind == "text" else ""
-            for lines, site, kind in zip(pages, sites, kinds, strict=True)]
-    for lines, site, kind, key in zip(pages, sites, kinds, keys, strict=True):
-        if site is None or kind != "text":
+    for lines, group, texts, key in zip(pages, groups, folded, keys, strict=True):
+        if group is None:
             continue
-        for text in {fold(line.text) for line in lines if line.label != BLANK}:
-            articles[site, text].add(key)
-    return [[site is not None and kind == "text" and line.label == BODY
-             and line.probability < REPEAT_GATE
-             and len(articles.get((site, fold(line.text)), set()) - {key}) > 0
-             for line in lines]
-            for lines, site, kind, key in zip(pages, sites, kinds, keys, strict=True)]
+        for text in {text for line, text in zip(lines, texts, strict=True)
+                     if line.label != BLANK}:
+            articles[group, text].add(key)
+    return [[line.label == BODY and line.probability < REPEAT_GATE
+             and bool(articles[group, text] - {key})
+             for line, text in zip(lines, texts, strict=True)]
+            if group is not None else [False] * len(lines)
+            for lines, group, texts, key in zip(pages, groups, folded, keys, strict=True)]
+
+
+def drop_template(pages: Sequence[list[Line]], sites: Sequence[str | None],
+                  kinds: Sequence[str]) -> list[list[Line]]:
+    """The pages' lines with those :func:`template_lines` finds labelled ``nav``."""
+    return [[Line(line.text, NAV, 1.0 - line.probability) if drop else line
+             for line, drop in zip(lines, flags, strict=True)]
+            for lines, flags in zip(pages, template_lines(pages, sites, kinds), strict=True)]

@@ -22,8 +22,10 @@ import numpy as np
 
 from cleaner.api import Cleaner
 from cleaner.decode import decode_bytes
+from cleaner.site_memory import drop_template
 from cleaner.training.corpus import GoldPage, read_all
-from cleaner.training.metric import page_scores, score_counts
+from cleaner.training.evaluate import is_news, page_rows
+from cleaner.training.metric import page_counts, score_counts
 from cleaner.training.render import EVAL_RENDERER, RENDERERS
 from cleaner.training.sites import site_key
 
@@ -36,41 +38,30 @@ def text_and_site(page: GoldPage) -> tuple[str, str]:
     return RENDERERS[EVAL_RENDERER](decode_bytes(page.html_bytes())), site_key(page)
 
 
-def _rows(page: GoldPage) -> list[str]:
-    rows = ["pooled", page.corpus]
-    if page.extra.get("page_type"):
-        rows.append(f"{page.corpus}:{page.extra['page_type']}")
-    if page.corpus != "wcxb" or page.extra.get("page_type") == "article":
-        rows.append("news")
-    return rows
-
-
 def batch_gain(scored: list[GoldPage], prepared: list[tuple[str, str]], cleaner: Cleaner
                ) -> dict:
     """F1 per row alone and in the batch, and pages moved by more than 0.05 either way;
     ``prepared`` holds (text, site) of the scored pages first, then of the rest of the
-    batch."""
-    texts = [text for text, _ in prepared]
-    sites = [site for _, site in prepared]
-    alone = list(cleaner.clean_many(texts[:len(scored)]))
-    together = cleaner.clean_batch(texts, sites)[:len(scored)]
-    counts: dict[str, tuple[list, list]] = defaultdict(lambda: ([], []))
-    moved = []
-    for page, one, batch in zip(scored, alone, together, strict=True):
-        before, after = page_scores(one, page.body), page_scores(batch, page.body)
-        moved.append(_f1(after) - _f1(before))
-        for row in _rows(page):
-            counts[row][0].append(before)
-            counts[row][1].append(after)
-    moved_array = np.array(moved)
-    return {"rows": {row: (score_counts(np.array(a)), score_counts(np.array(b)))
-                     for row, (a, b) in counts.items()},
-            "up": int((moved_array > 0.05).sum()), "down": int((moved_array < -0.05).sum())}
-
-
-def _f1(counts: tuple[float, float, float]) -> float:
-    tp, fp, fn = counts
-    return 2 * tp / (2 * tp + fp + fn) if tp else 0.0
+    batch. Every page is labelled once; alone and in the batch differ only in the
+    template lines dropped."""
+    pages = [cleaner.page(text) for text, _ in prepared]
+    labelled = list(cleaner.label_many(pages))
+    together = drop_template(labelled, [site for _, site in prepared],
+                             [page.kind for page in pages])
+    golds, shown = [page.body for page in scored], pages[:len(scored)]
+    before = page_counts((cleaner.render(page, lines), gold) for page, lines, gold
+                         in zip(shown, labelled[:len(scored)], golds, strict=True))
+    after = page_counts((cleaner.render(page, lines), gold) for page, lines, gold
+                        in zip(shown, together[:len(scored)], golds, strict=True))
+    moved = np.array([score_counts(b[None]).f1 - score_counts(a[None]).f1
+                      for a, b in zip(before, after, strict=True)])
+    rows: dict[str, list[int]] = defaultdict(list)
+    for number, page in enumerate(scored):
+        for row in ["pooled", *page_rows(page), *(["news"] if is_news(page) else [])]:
+            rows[row].append(number)
+    return {"rows": {row: (score_counts(before[numbers]), score_counts(after[numbers]))
+                     for row, numbers in rows.items()},
+            "up": int((moved > 0.05).sum()), "down": int((moved < -0.05).sum())}
 
 
 def format_gain(result: dict) -> str:

@@ -186,11 +186,16 @@ def page_rows(page: GoldPage) -> list[str]:
     return rows
 
 
+def is_news(page: GoldPage) -> bool:
+    """A news page: any corpus's, and of wcxb's only the articles."""
+    return page.corpus != "wcxb" or page.extra.get("page_type") == "article"
+
+
 def site_rows(page: GoldPage, key: str, seen_sites: set[str]) -> list[str]:
-    """A news page (any corpus's, wcxb's articles only) also counts in a row by whether
-    its site has training pages: the split is by page, so most of its pages come from
-    sites training saw, and ``news: unseen sites`` is the figure for sites never seen."""
-    if page.corpus == "wcxb" and page.extra.get("page_type") != "article":
+    """A news page also counts in a row by whether its site has training pages: the
+    split is by page, so most of its pages come from sites training saw, and
+    ``news: unseen sites`` is the figure for sites never seen."""
+    if not is_news(page):
         return []
     return ["news: seen sites" if key in seen_sites else "news: unseen sites"]
 
