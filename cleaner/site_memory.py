@@ -11,12 +11,19 @@ text mode gained, HTML mode did not).
 Copies of one article (URL variants, AMP pages) would make every one of its lines
 recur, so a line counts the distinct articles it appears on, an article known by
 its longest sure body line (else its longest line).
+
+Lines are compared by a stable 64-bit hash of their site and folded text, so that
+the command line can survey pages in worker processes and keep only numbers: a
+:func:`trace` per page, :func:`recurring` over the traces, :func:`template_flags`
+per page.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Sequence
+import hashlib
+from collections.abc import Iterable, Sequence
+
+import numpy as np
 
 from cleaner.labels import BLANK, BODY, NAV, Line
 
@@ -24,17 +31,58 @@ from cleaner.labels import BLANK, BODY, NAV, Line
 #: the article a page holds (chosen on the validation split, rule 89).
 REPEAT_GATE = 0.75
 
+#: A page's part in the survey: the hashes of its non-blank lines, its article's hash.
+Trace = tuple[np.ndarray, int]
+
 
 def fold(text: str) -> str:
     """A line as compared across pages: whitespace collapsed, case folded."""
     return " ".join(text.split()).casefold()
 
 
-def _article_key(lines: list[Line], folded: list[str]) -> str:
-    """What copies of one article share: its longest sure body line, else its longest line."""
+def _hash(text: str) -> int:
+    """The same in every process (Python's own ``hash`` of a str is salted per process)."""
+    return int.from_bytes(hashlib.blake2b(text.encode("utf-8", "surrogatepass"),
+                                          digest_size=8).digest(), "little")
+
+
+def _line_hashes(lines: list[Line], site: str) -> np.ndarray:
+    return np.array([_hash(f"{site}\0{fold(line.text)}") for line in lines], dtype=np.uint64)
+
+
+def trace(lines: list[Line], site: str) -> Trace:
+    """What the survey keeps of a labelled text page of ``site``."""
+    folded = [fold(line.text) for line in lines]
     sure = [text for line, text in zip(lines, folded, strict=True)
             if line.label == BODY and line.probability >= REPEAT_GATE]
-    return max(sure or folded, key=len, default="")
+    article = max(sure or folded, key=len, default="")
+    hashes = _line_hashes([line for line in lines if line.label != BLANK], site)
+    return np.unique(hashes), _hash(article)
+
+
+def recurring(traces: Iterable[Trace]) -> np.ndarray:
+    """The sorted hashes of the lines that appear on two or more distinct articles."""
+    traces = list(traces)
+    if not traces:
+        return np.zeros(0, dtype=np.uint64)
+    hashes = np.concatenate([hashes for hashes, _ in traces])
+    articles = np.repeat(np.array([article for _, article in traces], dtype=np.uint64),
+                         [len(hashes) for hashes, _ in traces])
+    pairs = np.unique(np.stack([hashes, articles], axis=1), axis=0)
+    lines, articles_per_line = np.unique(pairs[:, 0], return_counts=True)
+    return lines[articles_per_line >= 2]
+
+
+def template_flags(lines: list[Line], site: str, template: np.ndarray) -> list[bool]:
+    """Per line of a text page of ``site``: an unsure body line among the ``template``
+    hashes (:func:`recurring`), so one to drop."""
+    hashes = _line_hashes(lines, site)
+    # searchsorted, not np.isin: for a short page against a long template np.isin
+    # compares the page with each template hash in turn (45 s over the corpora).
+    places = np.searchsorted(template, hashes).clip(max=max(len(template) - 1, 0))
+    found = template[places] == hashes if len(template) else np.zeros(len(lines), bool)
+    return [bool(hit) and line.label == BODY and line.probability < REPEAT_GATE
+            for line, hit in zip(lines, found.tolist(), strict=True)]
 
 
 def template_lines(pages: Sequence[list[Line]], sites: Sequence[str | None],
@@ -45,29 +93,22 @@ def template_lines(pages: Sequence[list[Line]], sites: Sequence[str | None],
     if not len(pages) == len(sites) == len(kinds):
         raise ValueError(f"{len(pages)} pages, {len(sites)} sites, {len(kinds)} kinds: "
                          "one site and one kind per page")
-    # Only text pages with a site take part; each line is folded once.
-    groups = [site if kind == "text" else None for site, kind in zip(sites, kinds, strict=True)]
-    folded = [[fold(line.text) for line in lines] if group is not None else []
-              for lines, group in zip(pages, groups, strict=True)]
-    keys = [_article_key(lines, texts) if group is not None else ""
-            for lines, group, texts in zip(pages, groups, folded, strict=True)]
-    articles: dict[tuple[str, str], set[str]] = defaultdict(set)
-    for lines, group, texts, key in zip(pages, groups, folded, keys, strict=True):
-        if group is None:
-            continue
-        for text in {text for line, text in zip(lines, texts, strict=True)
-                     if line.label != BLANK}:
-            articles[group, text].add(key)
-    return [[line.label == BODY and line.probability < REPEAT_GATE
-             and bool(articles[group, text] - {key})
-             for line, text in zip(lines, texts, strict=True)]
-            if group is not None else [False] * len(lines)
-            for lines, group, texts, key in zip(pages, groups, folded, keys, strict=True)]
+    taking_part = [site is not None and kind == "text" for site, kind in zip(sites, kinds,
+                                                                               strict=True)]
+    template = recurring(trace(lines, site) for lines, site, part
+                         in zip(pages, sites, taking_part, strict=True) if part)
+    return [template_flags(lines, site, template) if part else [False] * len(lines)
+            for lines, site, part in zip(pages, sites, taking_part, strict=True)]
+
+
+def drop(lines: list[Line], flags: list[bool]) -> list[Line]:
+    """The lines with those flagged relabelled ``nav`` (their p(body) kept as 1 − p)."""
+    return [Line(line.text, NAV, 1.0 - line.probability) if flag else line
+            for line, flag in zip(lines, flags, strict=True)]
 
 
 def drop_template(pages: Sequence[list[Line]], sites: Sequence[str | None],
                   kinds: Sequence[str]) -> list[list[Line]]:
     """The pages' lines with those :func:`template_lines` finds labelled ``nav``."""
-    return [[Line(line.text, NAV, 1.0 - line.probability) if drop else line
-             for line, drop in zip(lines, flags, strict=True)]
+    return [drop(lines, flags)
             for lines, flags in zip(pages, template_lines(pages, sites, kinds), strict=True)]

@@ -96,3 +96,19 @@ def test_clean_batch_drops_a_kept_line_that_every_article_of_the_site_repeats(
 def test_clean_batch_wants_one_site_per_page(tiny_model: LineModel) -> None:
     with pytest.raises(ValueError, match="one site per page"):
         Cleaner(tiny_model).clean_batch(text_pages(), ["x.com"])
+
+
+def _trace_of_page_a() -> site_memory.Trace:
+    return site_memory.trace(page("A"), "x.com")
+
+
+def test_a_trace_is_the_same_in_another_process() -> None:
+    """The command line's workers survey and drop by these hashes: Python's own str hash
+    differs from process to process, these must not."""
+    import multiprocessing
+
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        hashes, article = pool.apply(_trace_of_page_a)
+    here = _trace_of_page_a()
+    assert hashes.tolist() == here[0].tolist() and article == here[1]
+    assert len(hashes) == 3  # the blank line takes no part
