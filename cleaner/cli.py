@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import errno
 import multiprocessing
 import os
@@ -30,7 +31,9 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import BinaryIO
 
-from cleaner import __version__, files, report
+import numpy as np
+
+from cleaner import __version__, files, report, site_memory
 from cleaner.api import Cleaner
 from cleaner.files import InputError, Job, Limits, Problem
 from cleaner.labels import BLANK, BODY, LABELS, Line, format_labelled
@@ -61,6 +64,10 @@ class Options:
     skip_existing: bool = False
     limits: Limits = field(default_factory=Limits)
     review: bool = False  # send each page's labelled lines back for --report
+    #: --sites: the first pass only traces text pages (site_memory.trace), writes nothing
+    survey: bool = False
+    #: --sites: the second pass drops the unsure body lines of text pages found here
+    template: np.ndarray | None = field(default=None, compare=False)
 
 
 @dataclass
@@ -73,6 +80,7 @@ class Outcome:
     dropped: Counter = field(default_factory=Counter)
     status: str = "done"  # done, failed, skipped (not reported one by one), note
     review: report.PageReview | None = None
+    trace: site_memory.Trace | None = None  # what the --sites survey keeps of the page
 
     def __post_init__(self) -> None:
         if self.error is not None and self.status == "done":
@@ -123,6 +131,8 @@ class PageWorker:
             except Exception as error:  # a bug must cost one page, not the run
                 batch.append((job, None, _internal(error)))
                 continue
+            if self.options.survey and (job.site is None or page.kind != "text"):
+                continue  # site memory is for text pages only
             batch.append((job, page, None))
             chars += sum(map(len, page.lines))
             if chars >= BATCH_CHARS:
@@ -141,6 +151,15 @@ class PageWorker:
             if isinstance(lines, Exception):
                 yield Outcome(job.display, _internal(lines))
                 continue
+            if self.options.survey:
+                assert job.site is not None
+                yield Outcome(job.display, status="survey",
+                              trace=site_memory.trace(lines, job.site))
+                continue
+            if self.options.template is not None and job.site is not None \
+                    and page.kind == "text":
+                lines = site_memory.drop(lines, site_memory.template_flags(
+                    lines, job.site, self.options.template))
             with self.write_guard():
                 yield self._write(job, page, lines)
 
@@ -362,6 +381,31 @@ class Reporter:
             self.bar.close()
         self.summary.finished = time.monotonic()
         print(f"{PROG}: {self.summary.line(interrupted)}", file=sys.stderr, flush=True)
+
+
+class SurveyReporter(Reporter):
+    """The first pass of ``--sites``: collects each text page's trace, reports nothing
+    per page (the run that follows reports what cannot be read) and prints no summary."""
+
+    def __init__(self, progress: bool) -> None:
+        super().__init__(progress=False)
+        self.traces: list[site_memory.Trace] = []
+        if progress:
+            import tqdm
+
+            tqdm.tqdm.monitor_interval = 0
+            self.bar = tqdm.tqdm(desc="sites", unit=" pages", file=sys.stderr,
+                                 dynamic_ncols=True)
+
+    def outcome(self, outcome: Outcome) -> None:
+        if outcome.trace is not None:
+            self.traces.append(outcome.trace)
+        if self.bar is not None:
+            self.bar.update(1)
+
+    def close(self, interrupted: bool) -> None:
+        if self.bar is not None:
+            self.bar.close()
 
 
 def _problem_outcome(problem: Problem) -> Outcome:
@@ -627,6 +671,11 @@ def build_parser() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
                        help="with --explain, add the probability of each label")
     clean.add_argument("--keep", type=_labels, default=(BODY,), metavar="LABELS",
                        help="comma-separated labels to keep (default: body)")
+    clean.add_argument("--sites", choices=files.SITE_GROUPINGS,
+                       help="text pages: drop an unsure kept line that recurs on another "
+                            "article of the same site, a page's site being its folder "
+                            "(folder) or the first folder below the PATH it is under (top); "
+                            "every text page is read and labelled twice")
     clean.add_argument("--model", metavar="PATH",
                        help=f"model file (default: {default_model_path()})")
     clean.add_argument("-j", "--jobs", type=_positive_int, default=os.cpu_count() or 1,
@@ -741,6 +790,8 @@ def _clean(args: argparse.Namespace) -> int:
         raise _UsageError("- (standard input) must be the only PATH")
     if args.probabilities and not args.explain:
         raise _UsageError("--probabilities goes with --explain")
+    if stdin and args.sites:
+        raise _UsageError("--sites needs pages in folders, not -")
     if not stdin and not args.output:
         raise _UsageError("the output directory is required: -o OUT_DIR")
     if stdin and args.output:
@@ -781,9 +832,19 @@ def _clean(args: argparse.Namespace) -> int:
         print(f"{PROG}: cannot create output directory {files.display_path(args.output)}: "
               f"{error.strerror or error}", file=sys.stderr)
         return EXIT_USAGE
+    if args.sites:
+        survey = SurveyReporter(progress=sys.stderr.isatty())
+        run = Run(model, dataclasses.replace(options, survey=True), args.jobs, survey)
+        signum = _run_interruptibly(run, files.survey_jobs(args.paths, args.output, args.sites))
+        survey.close(signum is not None)
+        if signum is not None:
+            print(f"{PROG}: interrupted while reading the sites; no page written",
+                  file=sys.stderr, flush=True)
+            return 128 + signum
+        options = dataclasses.replace(options, template=site_memory.recurring(survey.traces))
     existing = "overwrite" if args.overwrite else "skip" if args.skip_existing else "error"
     suffix = files.EXPLAIN_SUFFIX if args.explain else files.BODY_SUFFIX
-    plan = files.plan_jobs(args.paths, args.output, suffix, existing)
+    plan = files.plan_jobs(args.paths, args.output, suffix, existing, args.sites)
     collector = None
     if args.report is not None:
         collector = report.ReportCollector(args.report_pages or report.DEFAULT_PAGES)
@@ -857,7 +918,8 @@ def _clean_records(args: argparse.Namespace, kinds: list) -> int:
         raise _UsageError("the output file is required: -o OUT.jsonl[.gz|.zst] or -o -")
     if args.probabilities and not args.explain:
         raise _UsageError("--probabilities goes with --explain")
-    for option, given in (("--report", args.report), ("--skip-existing", args.skip_existing)):
+    for option, given in (("--report", args.report), ("--skip-existing", args.skip_existing),
+                          ("--sites", args.sites)):
         if given:
             raise _UsageError(f"{option} is for pages, not record files")
     options = RecordOptions(

@@ -43,6 +43,7 @@ class Job:
     source: str
     output: str
     display: str
+    site: str | None = None  # with --sites: the folder that names the page's site
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,7 @@ class _Input:
     source: str
     rel_dir: str  # directory relative to the argument ("" for a file argument)
     name: str
+    top: str  # the argument, or its first folder the file is under (a file argument's folder)
 
 
 def walk_inputs(paths: Iterable[str], out_dir: str | None = None) -> Iterator[_Input | Problem]:
@@ -115,7 +117,8 @@ def walk_inputs(paths: Iterable[str], out_dir: str | None = None) -> Iterator[_I
         if stat.S_ISDIR(st.st_mode):
             yield from _walk_directory(path, st, output)
         else:
-            yield _Input(path, "", os.path.basename(os.path.normpath(path)))
+            yield _Input(path, "", os.path.basename(os.path.normpath(path)),
+                         os.path.dirname(path) or ".")
 
 
 class _OutputDir:
@@ -170,7 +173,8 @@ def _walk_directory(root: str, root_stat: os.stat_result,
                         output.contains(entry.path, None, True):
                     yield Problem(display_path(entry.path), _INSIDE_OUTPUT, "note")
                 else:
-                    yield _Input(entry.path, rel_dir, entry.name)
+                    top = os.path.join(root, rel_dir.split(os.sep)[0]) if rel_dir else root
+                    yield _Input(entry.path, rel_dir, entry.name, top)
                 continue
             try:
                 st = os.stat(entry.path)
@@ -192,8 +196,31 @@ def _walk_directory(root: str, root_stat: os.stat_result,
         stack.extend(reversed(subdirectories))
 
 
+#: How ``--sites`` groups pages: each file's own folder, or the first folder below
+#: the PATH it was found under (``crawl/example.com/2025/01/page.txt``: example.com).
+SITE_GROUPINGS = ("folder", "top")
+
+
+def site_of(item: _Input, grouping: str | None) -> str | None:
+    """The name of the page's site under a grouping of :data:`SITE_GROUPINGS` (None: none)."""
+    if grouping is None:
+        return None
+    if grouping not in SITE_GROUPINGS:
+        raise ValueError(f"unknown site grouping {grouping!r}")
+    return os.path.abspath(os.path.dirname(item.source) if grouping == "folder" else item.top)
+
+
+def survey_jobs(paths: list[str], out_dir: str, grouping: str) -> Iterator[Job]:
+    """Every input file with its site and no output, for the survey ``--sites`` makes
+    before the run (what cannot be read is reported by the run itself)."""
+    for item in walk_inputs(paths, out_dir):
+        if isinstance(item, _Input):
+            yield Job(item.source, "", display_path(item.source), site_of(item, grouping))
+
+
 def plan_jobs(paths: list[str], out_dir: str, suffix: str = BODY_SUFFIX,
-              existing: ExistingPolicy = "error") -> Iterator[Job | Problem]:
+              existing: ExistingPolicy = "error",
+              grouping: str | None = None) -> Iterator[Job | Problem]:
     """Pair each input with its output, refusing collisions and (by default) existing outputs.
 
     Within one argument two inputs can only collide inside one directory
@@ -206,7 +233,7 @@ def plan_jobs(paths: list[str], out_dir: str, suffix: str = BODY_SUFFIX,
     that is its own input is refused under every policy; with
     ``overwrite`` the identities of all inputs are collected first (one
     more walk, a few dozen bytes per input), since only then is an existing
-    file replaced.
+    file replaced. With a ``grouping``, each job names its site (:func:`site_of`).
     """
     claimed_everywhere: set[str] | None = set() if len(paths) > 1 else None
     claimed_here: dict[str, str] = {}
@@ -242,7 +269,7 @@ def plan_jobs(paths: list[str], out_dir: str, suffix: str = BODY_SUFFIX,
                 yield Problem(display, f"output exists: {display_path(output)} "
                                        "(--overwrite replaces it, --skip-existing keeps it)")
             continue
-        yield Job(item.source, output, display)
+        yield Job(item.source, output, display, site_of(item, grouping))
 
 
 def _identity(path: str, follow: bool = True) -> tuple[int, int] | None:

@@ -4,6 +4,7 @@ run from a directory outside the checkout with the model the wheel carries."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -121,6 +122,34 @@ def test_installed_clean_batch_drops_what_recurs_across_a_site(installed: Path,
     module_file, alone, together = result.stdout.splitlines()
     assert module_file.startswith(str(installed.parent))
     assert alone == "[True, True]" and together == "[False, False]"
+
+
+def test_installed_cli_sites_drops_what_the_installed_clean_batch_drops(
+        installed: Path, tmp_path: Path) -> None:
+    """``cleaner clean --sites folder`` with two worker processes and the shipped model
+    writes what the wheel's ``clean_batch`` returns, which on these pages differs from
+    cleaning them one by one."""
+    from test_cli_sites import SHARED, STORIES, text_page
+
+    site = tmp_path / "in" / "x.com"
+    site.mkdir(parents=True)
+    for number, story in enumerate(STORIES):
+        (site / f"{number}.txt").write_text(text_page(story))
+    result = _run(installed, ["cleaner", "clean", "in", "-o", "out", "--sites", "folder",
+                              "-j", "2"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    code = ("import json, pathlib, sys, cleaner\n"
+            "paths = sorted(pathlib.Path('in/x.com').glob('*.txt'))\n"
+            "texts = [p.read_text() for p in paths]\n"
+            "c = cleaner.Cleaner()\n"
+            "print(json.dumps([[p.name for p in paths], c.clean_batch(texts, ['x'] * len(texts)),"
+            " list(c.clean_many(texts))]))\n")
+    api = _run(installed, [str(installed / "python"), "-c", code], tmp_path)
+    assert api.returncode == 0, api.stderr
+    names, together, alone = json.loads(api.stdout)
+    assert [(tmp_path / "out" / "x.com" / name).read_text() for name in names] == \
+        [body + "\n" for body in together]
+    assert sum(SHARED in body for body in alone) > sum(SHARED in body for body in together)
 
 
 def test_installed_cli_reports_its_version(installed: Path, tmp_path: Path) -> None:
