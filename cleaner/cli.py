@@ -671,11 +671,12 @@ def build_parser() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
                        help="with --explain, add the probability of each label")
     clean.add_argument("--keep", type=_labels, default=(BODY,), metavar="LABELS",
                        help="comma-separated labels to keep (default: body)")
-    clean.add_argument("--sites", choices=files.SITE_GROUPINGS,
+    clean.add_argument("--sites", choices=(*files.SITE_GROUPINGS, "url"),
                        help="text pages: drop an unsure kept line that recurs on another "
                             "article of the same site, a page's site being its folder "
-                            "(folder) or the first folder below the PATH it is under (top); "
-                            "every text page is read and labelled twice")
+                            "(folder), the first folder below the PATH it is under (top), or "
+                            "for record files the host of its url field (url); every text "
+                            "page is read and labelled twice")
     clean.add_argument("--model", metavar="PATH",
                        help=f"model file (default: {default_model_path()})")
     clean.add_argument("-j", "--jobs", type=_positive_int, default=os.cpu_count() or 1,
@@ -792,6 +793,9 @@ def _clean(args: argparse.Namespace) -> int:
         raise _UsageError("--probabilities goes with --explain")
     if stdin and args.sites:
         raise _UsageError("--sites needs pages in folders, not -")
+    if args.sites == "url":
+        raise _UsageError("--sites url is for record files; pages in folders take "
+                          "--sites folder or --sites top")
     if not stdin and not args.output:
         raise _UsageError("the output directory is required: -o OUT_DIR")
     if stdin and args.output:
@@ -918,12 +922,14 @@ def _clean_records(args: argparse.Namespace, kinds: list) -> int:
         raise _UsageError("the output file is required: -o OUT.jsonl[.gz|.zst] or -o -")
     if args.probabilities and not args.explain:
         raise _UsageError("--probabilities goes with --explain")
-    for option, given in (("--report", args.report), ("--skip-existing", args.skip_existing),
-                          ("--sites", args.sites)):
+    for option, given in (("--report", args.report), ("--skip-existing", args.skip_existing)):
         if given:
             raise _UsageError(f"{option} is for pages, not record files")
+    if args.sites not in (None, "url"):
+        raise _UsageError(f"--sites {args.sites} is for pages in folders; records take "
+                          "--sites url (the host of their url field)")
     options = RecordOptions(
-        field=args.field, output_field=args.output_field, keep=args.keep,
+        sites=args.sites == "url", field=args.field, output_field=args.output_field, keep=args.keep,
         input_format=args.input_format, explain=args.explain, probabilities=args.probabilities,
         label_counts=args.label_counts or kinds[0] != "jsonl", metadata=not args.no_metadata,
         limits=Limits(args.max_page_bytes, args.max_line_chars, args.max_page_lines))

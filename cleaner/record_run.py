@@ -9,6 +9,7 @@ cannot be cleaned comes out with an ``error`` field and the run goes on.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import multiprocessing
@@ -22,7 +23,11 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
+from urllib.parse import urlsplit
 
+import numpy as np
+
+from cleaner import site_memory
 from cleaner.api import Cleaner
 from cleaner.decode import decode_bytes
 from cleaner.files import display_path, remove_stale_temps
@@ -62,6 +67,9 @@ class RecordOptions:
     label_counts: bool = False
     metadata: bool = True
     limits: Limits = Limits()  # frozen, so one default can be shared
+    sites: bool = False  # --sites url: drop site template from text records by their url
+    survey: bool = False  # --sites: the first pass, which only traces text records
+    template: np.ndarray | None = dataclasses.field(default=None, compare=False)  # survey's
 
 
 @dataclass
@@ -72,6 +80,17 @@ class ChunkResult:
     empty: int = 0
     kept: int = 0
     dropped: Counter = field(default_factory=Counter)
+    traces: list[site_memory.Trace] = field(default_factory=list)
+
+
+def url_site(record: dict) -> str | None:
+    """A record's site for ``--sites url``: its url's host, without ``www.``."""
+    url = record.get("url")
+    try:
+        host = urlsplit(url).hostname if isinstance(url, str) else None
+    except ValueError:  # an unbalanced [ in the host
+        return None
+    return host.removeprefix("www.") if host else None
 
 
 class RecordWorker:
@@ -84,6 +103,8 @@ class RecordWorker:
     def process(self, items: list[Item]) -> ChunkResult:
         prepared: list[tuple[dict, Page | None, str | None]] = [self._prepare(item)
                                                                for item in items]
+        if self.options.survey:
+            return self._survey(prepared)
         pages = [page for _, page, _ in prepared if page is not None]
         labelled = iter(self.cleaner.label_each(pages))
         result = ChunkResult([])
@@ -93,6 +114,11 @@ class RecordWorker:
                 if isinstance(lines, Exception):
                     error = f"internal error ({type(lines).__name__}: {lines})"
                 else:
+                    site = url_site(record) if self.options.template is not None else None
+                    if site is not None and page.kind == "text":
+                        assert self.options.template is not None
+                        lines = site_memory.drop(lines, site_memory.template_flags(
+                            lines, site, self.options.template))
                     self._fill(record, page, lines, result)
             if error is not None:
                 record["error"] = error
@@ -101,6 +127,16 @@ class RecordWorker:
                 result.done += 1
             result.lines.append(json.dumps(record, ensure_ascii=False).encode("utf-8") + b"\n")
         return result
+
+    def _survey(self, prepared: list[tuple[dict, Page | None, str | None]]) -> ChunkResult:
+        """The first pass of ``--sites``: the trace of each text record with a url."""
+        chosen = [(page, site) for record, page, _ in prepared
+                  if page is not None and page.kind == "text"
+                  and (site := url_site(record)) is not None]
+        labelled = self.cleaner.label_each([page for page, _ in chosen])
+        traces = [site_memory.trace(lines, site) for (_, site), lines
+                  in zip(chosen, labelled, strict=True) if not isinstance(lines, Exception)]
+        return ChunkResult([], done=len(prepared), traces=traces)
 
     def _prepare(self, item: Item) -> tuple[dict, Page | None, str | None]:
         """The record to write, its page (or None) and why there is none."""
@@ -128,7 +164,7 @@ class RecordWorker:
             return record, None, str(error)
         except Exception as error:  # a bug must cost one record, not the run
             return record, None, f"internal error ({type(error).__name__}: {error})"
-        if page.kind == "html" and self.options.metadata:
+        if page.kind == "html" and self.options.metadata and not self.options.survey:
             found = page_metadata(decode_bytes(data))
             for name in METADATA_FIELDS:
                 if name in found and record.get(name) in (None, ""):
@@ -205,8 +241,10 @@ class RecordSummary:
     dropped: Counter = field(default_factory=Counter)
     skipped: Counter = field(default_factory=Counter)
     started: float = field(default_factory=time.monotonic)
+    traces: list[site_memory.Trace] = field(default_factory=list)  # --sites' survey
 
     def add(self, result: ChunkResult) -> None:
+        self.traces += result.traces
         self.done += result.done
         self.failed += result.failed
         self.empty += result.empty
@@ -290,6 +328,10 @@ def clean_record_file(path: str, kind: RecordKind, output: str, model_path: str 
         return 2
 
     shown = display_path(path)
+    if options.sites and os.path.exists(path) and not os.path.isfile(path):
+        # before check_readable, which would wait on a pipe for its writer
+        return usage(f"{shown}: --sites reads the record file twice, so it must be a file, "
+                     "not a pipe or a device")
     problem = check_readable(path, kind)
     if problem:
         return usage(f"{shown}: {problem}")
@@ -328,12 +370,12 @@ def clean_record_file(path: str, kind: RecordKind, output: str, model_path: str 
             os.makedirs(os.path.dirname(output) or ".", exist_ok=True)
             remove_stale_temps(os.path.dirname(output) or ".")
         writer = RecordWriter(output, overwrite=overwrite)
+        if options.sites:
+            options = dataclasses.replace(options, template=_survey(path, kind, model, options,
+                                                                    jobs))
         with open_input(path) as stream:
-            if kind == "jsonl":
-                items: Iterable[Item] = jsonl_lines(stream)
-            else:
-                items = warc_payloads(stream, kind, options.limits, summary.skipped)
-            run_records(items, model, options, jobs, writer.write, summary, progress)
+            run_records(_items(stream, kind, options, summary.skipped), model, options, jobs,
+                        writer.write, summary, progress)
         writer.commit()
     except KeyboardInterrupt:
         if writer is not None:
@@ -354,6 +396,34 @@ def clean_record_file(path: str, kind: RecordKind, output: str, model_path: str 
     _close(progress)
     print(f"cleaner: {summary.line()}", file=sys.stderr, flush=True)
     return 1 if summary.failed else 0
+
+
+def _items(stream, kind: RecordKind, options: RecordOptions, skipped: Counter
+           ) -> Iterable[Item]:
+    if kind == "jsonl":
+        return jsonl_lines(stream)
+    return warc_payloads(stream, kind, options.limits, skipped)
+
+
+def _survey(path: str, kind: RecordKind, model: LineModel, options: RecordOptions,
+            jobs: int) -> np.ndarray:
+    """``--sites``' first pass over the file: the hashes of the lines that recur on two
+    or more articles of a site (see :mod:`cleaner.site_memory`)."""
+    progress = None
+    if sys.stderr.isatty():
+        import tqdm
+
+        progress = tqdm.tqdm(desc="sites", unit=" records", file=sys.stderr,
+                             dynamic_ncols=True)
+    survey = RecordSummary()
+    try:
+        with open_input(path) as stream:
+            run_records(_items(stream, kind, options, Counter()), model,
+                        dataclasses.replace(options, survey=True), jobs, lambda lines: None,
+                        survey, progress)
+    finally:
+        _close(progress)
+    return site_memory.recurring(survey.traces)
 
 
 def _close(progress) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
 
 import pytest
@@ -122,11 +124,63 @@ def test_sites_in_worker_processes_is_clean_batch_with_the_shipped_model(
         "the shipped model should keep the shared line below the gate on some page"
 
 
-def test_sites_wants_pages_in_folders(cli, tmp_path: Path, tiny_model: LineModel) -> None:
+def test_sites_url_drops_what_other_articles_of_a_host_repeat_in_records(
+        cli, tmp_path: Path, any_kept_line_recurs: None) -> None:
+    records = [{"url": f"https://www.x.com/{number}", "text": text_page(story)}
+               for number, story in enumerate(STORIES[:3])]
+    records += [{"url": "https://y.com/0", "text": text_page(STORIES[3])},
+                {"text": text_page(STORIES[4])},  # no url: left alone
+                {"url": "https://x.com/html", "html": f"<p>{STORIES[5]}</p><p>{SHARED}</p>"},
+                "not json"]
+    source = write(tmp_path / "pages.jsonl",
+                   "".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in records))
+    result = cli(source, "-o", tmp_path / "out.jsonl", "-j", "1", "--sites", "url")
+    assert result.code == 1 and "6 records done, 1 failed" in result.stderr  # the bad line
+    out = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert [SHARED in record.get("text", SHARED) for record in out] == \
+        [False, False, False, True, True, True, True]
+    assert all(story in record["text"] for story, record in zip(STORIES[:3], out[:3], strict=True))
+    assert "error" in out[-1]
+    assert cli(source, "-o", tmp_path / "alone.jsonl", "-j", "1").code == 1
+    assert all(SHARED in json.loads(line).get("text", SHARED)
+               for line in (tmp_path / "alone.jsonl").read_text().splitlines())
+
+
+def test_sites_url_in_worker_processes_is_clean_batch_with_the_shipped_model(
+        tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """More records than one chunk, so that worker processes survey and drop."""
+    texts = [text_page(f"{story} Part {part}.") for part in range(8) for story in STORIES]
+    source = write(tmp_path / "pages.jsonl", "".join(
+        json.dumps({"url": f"https://x.com/{number}", "text": text}) + "\n"
+        for number, text in enumerate(texts)))
+    assert main(["clean", str(source), "-o", str(tmp_path / "out.jsonl"), "-j", "2",
+                 "--sites", "url"]) == 0
+    assert f"{len(texts)} records done, 0 failed" in capsys.readouterr().err
+    written = [json.loads(line)["text"]
+               for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    cleaner = Cleaner()
+    expected = cleaner.clean_batch(texts, ["x.com"] * len(texts))
+    assert written == expected
+    alone = list(cleaner.clean_many(texts))
+    assert sum(SHARED in body for body in alone) > sum(SHARED in body for body in expected)
+
+
+def test_sites_wants_pages_in_folders_or_records_with_urls(cli, tmp_path: Path,
+                                                            tiny_model: LineModel) -> None:
     result = cli("-", "--sites", "folder")
     assert result.code == 2 and "--sites needs pages in folders" in result.stderr
+    result = cli(tmp_path, "-o", tmp_path / "out", "--sites", "url")
+    assert result.code == 2 and "--sites url is for record files" in result.stderr
     records = write(tmp_path / "pages.jsonl", '{"text": "a page"}\n')
     result = cli(records, "-o", tmp_path / "out.jsonl", "--sites", "folder")
-    assert result.code == 2 and "--sites is for pages, not record files" in result.stderr
+    assert result.code == 2 and "records take --sites url" in result.stderr
     result = cli(tmp_path, "-o", tmp_path / "out", "--sites", "host")
     assert result.code == 2 and "invalid choice: 'host'" in result.stderr
+
+
+def test_sites_url_refuses_a_record_pipe(cli, tmp_path: Path, tiny_model: LineModel) -> None:
+    fifo = tmp_path / "pages.jsonl"
+    os.mkfifo(fifo)
+    result = cli(fifo, "-o", tmp_path / "out.jsonl", "--sites", "url")
+    assert result.code == 2 and "must be a file, not a pipe" in result.stderr
+    assert not (tmp_path / "out.jsonl").exists()
