@@ -138,7 +138,7 @@ def test_installed_cli_sites_drops_what_the_installed_clean_batch_drops(
     result = _run(installed, ["cleaner", "clean", "in", "-o", "out", "--sites", "folder",
                               "-j", "2"], tmp_path)
     assert result.returncode == 0, result.stderr
-    code = ("import json, pathlib, sys, cleaner\n"
+    code = ("import json, pathlib, cleaner\n"
             "paths = sorted(pathlib.Path('in/x.com').glob('*.txt'))\n"
             "texts = [p.read_text() for p in paths]\n"
             "c = cleaner.Cleaner()\n"
