@@ -244,3 +244,31 @@ def test_temps_of_a_killed_but_unreaped_process_are_removed(tmp_path: Path) -> N
 
 def test_display_path_escapes_bytes_that_are_not_utf8() -> None:
     assert files.display_path(os.fsdecode(b"dir/caf\xe9.html")) == "dir/caf\\xe9.html"
+
+
+def test_a_job_names_its_site_by_folder_or_by_the_first_folder_below_its_path(
+        tmp_path: Path) -> None:
+    crawl = tmp_path / "crawl"
+    for name in ("x.com/2025/a.txt", "x.com/b.txt", "top.txt"):
+        (crawl / name).parent.mkdir(parents=True, exist_ok=True)
+        (crawl / name).write_text("a page\n")
+    loose = tmp_path / "loose.txt"
+    loose.write_text("a page\n")
+    paths = [str(crawl), str(loose)]
+
+    def sites(grouping: str | None) -> dict[str, str | None]:
+        return {os.path.relpath(job.source, tmp_path): job.site
+                for job in files.plan_jobs(paths, str(tmp_path / "out"), grouping=grouping)}
+
+    assert set(sites(None).values()) == {None}
+    assert sites("folder") == {"crawl/top.txt": str(crawl), "crawl/x.com/2025/a.txt":
+                               str(crawl / "x.com" / "2025"), "crawl/x.com/b.txt":
+                               str(crawl / "x.com"), "loose.txt": str(tmp_path)}
+    assert sites("top") == {"crawl/top.txt": str(crawl), "crawl/x.com/2025/a.txt":
+                            str(crawl / "x.com"), "crawl/x.com/b.txt": str(crawl / "x.com"),
+                            "loose.txt": str(tmp_path)}
+    survey = {os.path.relpath(job.source, tmp_path): job.site
+              for job in files.survey_jobs(paths, str(tmp_path / "out"), "top")}
+    assert survey == sites("top")
+    with pytest.raises(ValueError, match="unknown site grouping"):
+        list(files.plan_jobs(paths, str(tmp_path / "out"), grouping="host"))
