@@ -8,6 +8,9 @@ and results are reported in input order as they complete, so memory stays
 flat however many files there are and messages come out deterministically.
 A page that cannot be processed is reported as ``cleaner: PATH: reason`` and
 the run goes on; a worker that dies takes no other page down with it.
+``--sites`` runs the same machinery twice: a survey that keeps a hash per
+distinct line of each text page (the one memory that grows with the run),
+then the run itself, which drops the site template the survey found.
 """
 
 from __future__ import annotations

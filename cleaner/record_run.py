@@ -5,6 +5,8 @@ sends them in chunks to worker processes, each with the model loaded once;
 only a few chunks are in flight, and results are written in input order as
 they come, so memory stays flat however long the input is. A record that
 cannot be cleaned comes out with an ``error`` field and the run goes on.
+With ``--sites url`` the file is read twice: a survey keeps a hash per distinct
+line of each text record, then the run drops the site template it found.
 """
 
 from __future__ import annotations
