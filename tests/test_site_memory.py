@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from cleaner import Cleaner, Line, LineModel, site_memory
@@ -112,3 +113,11 @@ def test_a_trace_is_the_same_in_another_process() -> None:
     here = _trace_of_page_a()
     assert hashes.tolist() == here[0].tolist() and article == here[1]
     assert len(hashes) == 3  # the blank line takes no part
+
+
+def test_recurring_counts_distinct_articles_per_line() -> None:
+    line = np.array([5, 7, 9], dtype=np.uint64)
+    assert site_memory.recurring([]).tolist() == []
+    assert site_memory.recurring([(np.zeros(0, np.uint64), 1)]).tolist() == []
+    assert site_memory.recurring([(line, 1), (line[:2], 1)]).tolist() == []  # one article
+    assert site_memory.recurring([(line, 1), (line[1:], 2), (line[2:], 2)]).tolist() == [7, 9]
