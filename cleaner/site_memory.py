@@ -46,8 +46,8 @@ def _hash(text: str) -> int:
                                           digest_size=8).digest(), "little")
 
 
-def _line_hashes(lines: list[Line], site: str) -> np.ndarray:
-    return np.array([_hash(f"{site}\0{fold(line.text)}") for line in lines], dtype=np.uint64)
+def _line_hashes(folded: list[str], site: str) -> np.ndarray:
+    return np.array([_hash(f"{site}\0{text}") for text in folded], dtype=np.uint64)
 
 
 def trace(lines: list[Line], site: str) -> Trace:
@@ -56,18 +56,19 @@ def trace(lines: list[Line], site: str) -> Trace:
     sure = [text for line, text in zip(lines, folded, strict=True)
             if line.label == BODY and line.probability >= REPEAT_GATE]
     article = max(sure or folded, key=len, default="")
-    hashes = _line_hashes([line for line in lines if line.label != BLANK], site)
+    hashes = _line_hashes([text for line, text in zip(lines, folded, strict=True)
+                           if line.label != BLANK], site)
     return np.unique(hashes), _hash(article)
 
 
 def recurring(traces: Iterable[Trace]) -> np.ndarray:
     """The sorted hashes of the lines that appear on two or more distinct articles."""
     traces = list(traces)
-    hashes = np.concatenate([hashes for hashes, _ in traces] or [np.zeros(0, np.uint64)])
+    hashes = np.concatenate([page for page, _ in traces] or [np.zeros(0, np.uint64)])
     if not hashes.size:
         return hashes
     articles = np.repeat(np.array([article for _, article in traces], dtype=np.uint64),
-                         [len(hashes) for hashes, _ in traces])
+                         [len(page) for page, _ in traces])
     # Grouped by line: two articles or more when the smallest and largest differ. (No
     # np.unique over (line, article) pairs: it took 1.6 times the memory, 7 times the time.)
     order = np.argsort(hashes, kind="stable")
@@ -81,7 +82,7 @@ def recurring(traces: Iterable[Trace]) -> np.ndarray:
 def template_flags(lines: list[Line], site: str, template: np.ndarray) -> list[bool]:
     """Per line of a text page of ``site``: an unsure body line among the ``template``
     hashes (:func:`recurring`), so one to drop."""
-    hashes = _line_hashes(lines, site)
+    hashes = _line_hashes([fold(line.text) for line in lines], site)
     # searchsorted, not np.isin: for a short page against a long template np.isin
     # compares the page with each template hash in turn (45 s over the corpora).
     places = np.searchsorted(template, hashes).clip(max=max(len(template) - 1, 0))
