@@ -19,6 +19,12 @@ every partition. ``model`` None is each executor's own default model.
 ``diagnostics=True`` adds three columns per row (the worker's process id, its
 model loads so far and their seconds), which is how the loads are measured.
 See ``examples/spark_clean.py`` for a whole job.
+
+Site template (as ``cleaner clean --sites``): :func:`site_template` surveys the
+text pages of a DataFrame whose ``site_column`` names each page's site and
+finds, by a group-by across the cluster, the lines that recur on two or more
+articles of a site; ``clean_batches(..., site_column=..., template=...)`` then
+drops them where the model was unsure. Every text page is labelled twice.
 """
 
 from __future__ import annotations
@@ -27,9 +33,10 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from cleaner import process_model
+from cleaner import process_model, site_memory
 from cleaner.labels import BODY
 from cleaner.page import InputFormat
 
@@ -49,6 +56,67 @@ def clean_series(texts: pd.Series, model: str | Path | None = None,
     return cleaned
 
 
+def _clean_sites(texts: pd.Series, sites: pd.Series, template: np.ndarray,
+                 model: str | Path | None, keep: Iterable[str],
+                 input_format: InputFormat | None) -> pd.Series:
+    """As :func:`clean_series`, with the ``template`` lines of text pages whose site is
+    given dropped (see :mod:`cleaner.site_memory`)."""
+    cleaner = process_model.process_cleaner(model, keep, input_format)
+    present = texts.notna()
+    cleaned = pd.Series([None] * len(texts), index=texts.index, dtype=object)
+    pages = [cleaner.page(text) for text in texts[present].tolist()]
+    bodies = []
+    for page, lines, site in zip(pages, cleaner.label_many(pages), sites[present].tolist(),
+                                 strict=True):
+        if isinstance(site, str) and page.kind == "text":
+            lines = site_memory.drop(lines, site_memory.template_flags(lines, site, template))
+        bodies.append(cleaner.render(page, lines))
+    if bodies:
+        cleaned[present] = bodies
+    return cleaned
+
+
+def _trace_batches(column: str, site_column: str, model: str | None,
+                   input_format: InputFormat | None
+                   ) -> Callable[[Iterator[pd.DataFrame]], Iterator[pd.DataFrame]]:
+    """A ``mapInPandas`` function: a (line, article) row per distinct line of each text
+    page with a site, the hashes as Spark's signed longs."""
+    def trace(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        cleaner = process_model.process_cleaner(model, (BODY,), input_format)
+        for batch in batches:
+            rows = batch[batch[column].notna() & batch[site_column].notna()]
+            pages = [(cleaner.page(text), site) for text, site
+                     in zip(rows[column].tolist(), rows[site_column].tolist(), strict=True)]
+            pages = [(page, site) for page, site in pages
+                     if page.kind == "text" and isinstance(site, str)]
+            lines, articles = [np.zeros(0, np.uint64)], [np.zeros(0, np.uint64)]
+            for (_, site), labelled in zip(pages, cleaner.label_many([p for p, _ in pages]),
+                                           strict=True):
+                hashes, article = site_memory.trace(labelled, site)
+                lines.append(hashes)
+                articles.append(np.full(len(hashes), article, dtype=np.uint64))
+            yield pd.DataFrame({"line": np.concatenate(lines).view(np.int64),
+                                "article": np.concatenate(articles).view(np.int64)})
+    return trace
+
+
+def site_template(df, column: str, site_column: str, model: str | Path | None = None,
+                  input_format: InputFormat | None = None) -> np.ndarray:
+    """The hashes of the lines that recur on two or more articles of a site, over every
+    text page of ``df`` whose ``site_column`` is set: the ``template`` of
+    :func:`clean_batches`. The grouping runs on the cluster; only the template (8 bytes a
+    line) comes back to the driver."""
+    from pyspark.sql import functions
+
+    model = None if model is None else str(model)
+    traces = df.select(column, site_column).mapInPandas(
+        _trace_batches(column, site_column, model, input_format), "line long, article long")
+    recurring = (traces.groupBy("line").agg(functions.countDistinct("article").alias("articles"))
+                 .where("articles >= 2").select("line"))
+    lines = np.array([row.line for row in recurring.collect()], dtype=np.int64)
+    return np.sort(lines.view(np.uint64))
+
+
 def clean_udf(model: str | Path | None = None, keep: Iterable[str] = (BODY,),
               input_format: InputFormat | None = None):
     """A pandas UDF (string column in, string column out) that cleans each page."""
@@ -66,17 +134,26 @@ def clean_udf(model: str | Path | None = None, keep: Iterable[str] = (BODY,),
 
 def clean_batches(column: str, output: str = "body", model: str | Path | None = None,
                   keep: Iterable[str] = (BODY,), input_format: InputFormat | None = None,
-                  diagnostics: bool = False
+                  diagnostics: bool = False, site_column: str | None = None,
+                  template: np.ndarray | None = None
                   ) -> Callable[[Iterator[pd.DataFrame]], Iterator[pd.DataFrame]]:
     """A ``mapInPandas`` function: each batch with ``output`` (the kept text of ``column``)
-    added, and with ``diagnostics`` the process columns (see the module docstring)."""
+    added, and with ``diagnostics`` the process columns (see the module docstring). With
+    ``site_column`` and the ``template`` :func:`site_template` found, site template is
+    dropped from text pages."""
+    if (site_column is None) != (template is None):
+        raise ValueError("site_column and template go together (template: site_template())")
     model = None if model is None else str(model)
     keep = tuple(keep)
 
     def clean(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         for batch in batches:
             batch = batch.copy()
-            batch[output] = clean_series(batch[column], model, keep, input_format)
+            if site_column is not None and template is not None:
+                batch[output] = _clean_sites(batch[column], batch[site_column], template,
+                                             model, keep, input_format)
+            else:
+                batch[output] = clean_series(batch[column], model, keep, input_format)
             if diagnostics:
                 stats = process_model.STATS
                 batch[DIAGNOSTIC_COLUMNS[0]] = os.getpid()

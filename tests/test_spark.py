@@ -22,7 +22,14 @@ if shutil.which("java") is None:
     pytest.skip("no Java runtime (.ci/run installs default-jre-headless)",
                 allow_module_level=True)
 
-from cleaner.spark import DIAGNOSTIC_COLUMNS, clean_batches, clean_udf, output_schema  # noqa: E402
+from cleaner.spark import (  # noqa: E402
+    DIAGNOSTIC_COLUMNS,
+    clean_batches,
+    clean_udf,
+    output_schema,
+    site_template,
+)
+from tests.test_cli_sites import SHARED, STORIES, text_page  # noqa: E402
 
 
 def pages() -> list[str]:
@@ -85,6 +92,27 @@ def test_map_in_pandas_loads_the_model_once_per_process(spark) -> None:
         loads[row[DIAGNOSTIC_COLUMNS[0]]].add(row[DIAGNOSTIC_COLUMNS[1]])
     assert all(seen == {1} for seen in loads.values()), dict(loads)
     assert len(loads) <= 4  # processes, not partitions or batches, load the model
+
+
+def test_site_template_drops_what_clean_batch_drops(spark) -> None:
+    """The survey's group-by on the cluster and the drop in the executors give what the
+    API's clean_batch gives with the shipped model, which keeps the shared line below
+    the gate on some of these pages."""
+    texts = [text_page(story) for story in STORIES]
+    rows = [(number, text, "x.com") for number, text in enumerate(texts)]
+    rows += [(9, texts[0], None), (10, None, "x.com")]  # no site: alone; no page: null
+    df = spark.createDataFrame(rows, "id long, page string, site string").repartition(3, "id")
+    template = site_template(df, "page", "site")
+    out = df.mapInPandas(clean_batches("page", site_column="site", template=template),
+                         output_schema(df.schema)).collect()
+    body = {row.id: row.body for row in out}
+    expected = cleaner.Cleaner().clean_batch(texts, ["x.com"] * len(texts))
+    assert [body[number] for number in range(len(texts))] == expected
+    assert body[9] == cleaner.clean(texts[0]) and body[10] is None
+    assert sum(SHARED in cleaner.clean(text) for text in texts) > \
+        sum(SHARED in text for text in expected)
+    with pytest.raises(ValueError, match="go together"):
+        clean_batches("page", site_column="site")
 
 
 @pytest.mark.skipif(importlib.util.find_spec("pyarrow") is None, reason="pyarrow missing")
