@@ -161,8 +161,7 @@ class PageWorker:
                 continue
             if self.options.template is not None and job.site is not None \
                     and page.kind == "text":
-                lines = site_memory.drop(lines, site_memory.template_flags(
-                    lines, job.site, self.options.template))
+                lines = site_memory.drop_recurring(lines, job.site, self.options.template)
             with self.write_guard():
                 yield self._write(job, page, lines)
 

@@ -119,8 +119,8 @@ class RecordWorker:
                     site = url_site(record) if self.options.template is not None else None
                     if site is not None and page.kind == "text":
                         assert self.options.template is not None
-                        lines = site_memory.drop(lines, site_memory.template_flags(
-                            lines, site, self.options.template))
+                        lines = site_memory.drop_recurring(lines, site,
+                                                           self.options.template)
                     self._fill(record, page, lines, result)
             if error is not None:
                 record["error"] = error

@@ -113,6 +113,13 @@ def drop(lines: list[Line], flags: list[bool]) -> list[Line]:
             for line, flag in zip(lines, flags, strict=True)]
 
 
+def drop_recurring(lines: list[Line], site: str, template: np.ndarray) -> list[Line]:
+    """A labelled text page of ``site`` with its unsure body lines among the ``template``
+    hashes (:func:`recurring`) relabelled ``nav``: the second pass of the command line
+    and of Spark."""
+    return drop(lines, template_flags(lines, site, template))
+
+
 def drop_template(pages: Sequence[list[Line]], sites: Sequence[str | None],
                   kinds: Sequence[str]) -> list[list[Line]]:
     """The pages' lines with those :func:`template_lines` finds labelled ``nav``."""

@@ -69,7 +69,7 @@ def _clean_sites(texts: pd.Series, sites: pd.Series, template: np.ndarray,
     for page, lines, site in zip(pages, cleaner.label_many(pages), sites[present].tolist(),
                                  strict=True):
         if isinstance(site, str) and page.kind == "text":
-            lines = site_memory.drop(lines, site_memory.template_flags(lines, site, template))
+            lines = site_memory.drop_recurring(lines, site, template)
         bodies.append(cleaner.render(page, lines))
     if bodies:
         cleaned[present] = bodies
