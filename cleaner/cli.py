@@ -135,7 +135,8 @@ class PageWorker:
                 batch.append((job, None, _internal(error)))
                 continue
             if self.options.survey and (job.site is None or page.kind != "text"):
-                continue  # site memory is for text pages only
+                batch.append((job, None, None))  # site memory is for text pages only:
+                continue  # an outcome without a trace, counted by the survey's bar
             batch.append((job, page, None))
             chars += sum(map(len, page.lines))
             if chars >= BATCH_CHARS:
@@ -145,7 +146,8 @@ class PageWorker:
 
     def _finish(self, batch: list[tuple[Job, Page | None, str | None]]) -> Iterator[Outcome]:
         pages = [page for _, page, _ in batch if page is not None]
-        labelled = iter(self.cleaner.label_each(pages))
+        # The survey reads only body and p(body): no reason model.
+        labelled = iter(self.cleaner.label_each(pages, reasons=not self.options.survey))
         for job, page, error in batch:
             if page is None:
                 yield Outcome(job.display, error)
@@ -336,7 +338,7 @@ class Reporter:
     """Messages and the progress bar on stderr; the summary it adds up."""
 
     def __init__(self, progress: bool, report: report.ReportCollector | None = None,
-                 paths: Sequence[str] = ()) -> None:
+                 paths: Sequence[str] = (), desc: str | None = None) -> None:
         self.summary = Summary()
         self.report = report
         self.bar = None
@@ -344,7 +346,7 @@ class Reporter:
             import tqdm
 
             tqdm.tqdm.monitor_interval = 0
-            self.bar = tqdm.tqdm(unit=" pages", file=sys.stderr, dynamic_ncols=True)
+            self.bar = tqdm.tqdm(desc=desc, unit=" pages", file=sys.stderr, dynamic_ncols=True)
             threading.Thread(target=self._count, args=(paths,), daemon=True).start()
 
     def _count(self, paths: Sequence[str]) -> None:
@@ -389,15 +391,9 @@ class SurveyReporter(Reporter):
     """The first pass of ``--sites``: collects each text page's trace, reports nothing
     per page (the run that follows reports what cannot be read) and prints no summary."""
 
-    def __init__(self, progress: bool) -> None:
-        super().__init__(progress=False)
+    def __init__(self, progress: bool, paths: Sequence[str]) -> None:
+        super().__init__(progress, paths=paths, desc="sites")
         self.traces: list[site_memory.Trace] = []
-        if progress:
-            import tqdm
-
-            tqdm.tqdm.monitor_interval = 0
-            self.bar = tqdm.tqdm(desc="sites", unit=" pages", file=sys.stderr,
-                                 dynamic_ncols=True)
 
     def outcome(self, outcome: Outcome) -> None:
         if outcome.trace is not None:
@@ -839,7 +835,7 @@ def _clean(args: argparse.Namespace) -> int:
               f"{error.strerror or error}", file=sys.stderr)
         return EXIT_USAGE
     if args.sites:
-        survey = SurveyReporter(progress=sys.stderr.isatty())
+        survey = SurveyReporter(sys.stderr.isatty(), args.paths)
         run = Run(model, dataclasses.replace(options, survey=True), args.jobs, survey)
         signum = _run_interruptibly(run, files.survey_jobs(args.paths, args.output, args.sites))
         survey.close(signum is not None)

@@ -116,11 +116,10 @@ class RecordWorker:
                 if isinstance(lines, Exception):
                     error = f"internal error ({type(lines).__name__}: {lines})"
                 else:
-                    site = url_site(record) if self.options.template is not None else None
-                    if site is not None and page.kind == "text":
-                        assert self.options.template is not None
-                        lines = site_memory.drop_recurring(lines, site,
-                                                           self.options.template)
+                    template = self.options.template
+                    if template is not None and page.kind == "text" \
+                            and (site := url_site(record)) is not None:
+                        lines = site_memory.drop_recurring(lines, site, template)
                     self._fill(record, page, lines, result)
             if error is not None:
                 record["error"] = error
@@ -135,7 +134,7 @@ class RecordWorker:
         chosen = [(page, site) for record, page, _ in prepared
                   if page is not None and page.kind == "text"
                   and (site := url_site(record)) is not None]
-        labelled = self.cleaner.label_each([page for page, _ in chosen])
+        labelled = self.cleaner.label_each([page for page, _ in chosen], reasons=False)
         traces = [site_memory.trace(lines, site) for (_, site), lines
                   in zip(chosen, labelled, strict=True) if not isinstance(lines, Exception)]
         return ChunkResult([], done=len(prepared), traces=traces)

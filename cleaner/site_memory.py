@@ -81,14 +81,19 @@ def recurring(traces: Iterable[Trace]) -> np.ndarray:
 
 def template_flags(lines: list[Line], site: str, template: np.ndarray) -> list[bool]:
     """Per line of a text page of ``site``: an unsure body line among the ``template``
-    hashes (:func:`recurring`), so one to drop."""
-    hashes = _line_hashes([fold(line.text) for line in lines], site)
+    hashes (:func:`recurring`), so one to drop. Only those unsure lines are hashed."""
+    flags = [False] * len(lines)
+    unsure = [number for number, line in enumerate(lines)
+              if line.label == BODY and line.probability < REPEAT_GATE]
+    if not unsure or not template.size:
+        return flags
+    hashes = _line_hashes([fold(lines[number].text) for number in unsure], site)
     # searchsorted, not np.isin: for a short page against a long template np.isin
     # compares the page with each template hash in turn (45 s over the corpora).
-    places = np.searchsorted(template, hashes).clip(max=max(len(template) - 1, 0))
-    found = template[places] == hashes if len(template) else np.zeros(len(lines), bool)
-    return [bool(hit) and line.label == BODY and line.probability < REPEAT_GATE
-            for line, hit in zip(lines, found.tolist(), strict=True)]
+    found = template[np.searchsorted(template, hashes).clip(max=len(template) - 1)] == hashes
+    for number, hit in zip(unsure, found.tolist(), strict=True):
+        flags[number] = hit
+    return flags
 
 
 def template_lines(pages: Sequence[list[Line]], sites: Sequence[str | None],

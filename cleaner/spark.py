@@ -46,24 +46,19 @@ DIAGNOSTIC_COLUMNS = ("cleaner_pid", "cleaner_model_loads", "cleaner_load_second
 
 def clean_series(texts: pd.Series, model: str | Path | None = None,
                  keep: Iterable[str] = (BODY,),
-                 input_format: InputFormat | None = None) -> pd.Series:
-    """The kept text of each page in the series (str or bytes); nulls stay null."""
+                 input_format: InputFormat | None = None, sites: pd.Series | None = None,
+                 template: np.ndarray | None = None) -> pd.Series:
+    """The kept text of each page in the series (str or bytes); nulls stay null. With
+    ``sites`` and a ``template`` (:func:`site_template`), the template lines of text
+    pages whose site is given are dropped (see :mod:`cleaner.site_memory`)."""
     cleaner = process_model.process_cleaner(model, keep, input_format)
     present = texts.notna()
     cleaned = pd.Series([None] * len(texts), index=texts.index, dtype=object)
-    if present.any():
+    if not present.any():
+        return cleaned
+    if sites is None or template is None:
         cleaned[present] = list(cleaner.clean_many(texts[present].tolist()))
-    return cleaned
-
-
-def _clean_sites(texts: pd.Series, sites: pd.Series, template: np.ndarray,
-                 model: str | Path | None, keep: Iterable[str],
-                 input_format: InputFormat | None) -> pd.Series:
-    """As :func:`clean_series`, with the ``template`` lines of text pages whose site is
-    given dropped (see :mod:`cleaner.site_memory`)."""
-    cleaner = process_model.process_cleaner(model, keep, input_format)
-    present = texts.notna()
-    cleaned = pd.Series([None] * len(texts), index=texts.index, dtype=object)
+        return cleaned
     pages = [cleaner.page(text) for text in texts[present].tolist()]
     bodies = []
     for page, lines, site in zip(pages, cleaner.label_many(pages), sites[present].tolist(),
@@ -71,8 +66,7 @@ def _clean_sites(texts: pd.Series, sites: pd.Series, template: np.ndarray,
         if isinstance(site, str) and page.kind == "text":
             lines = site_memory.drop_recurring(lines, site, template)
         bodies.append(cleaner.render(page, lines))
-    if bodies:
-        cleaned[present] = bodies
+    cleaned[present] = bodies
     return cleaned
 
 
@@ -89,14 +83,16 @@ def _trace_batches(column: str, site_column: str, model: str | None,
                      in zip(rows[column].tolist(), rows[site_column].tolist(), strict=True)]
             pages = [(page, site) for page, site in pages
                      if page.kind == "text" and isinstance(site, str)]
-            lines, articles = [np.zeros(0, np.uint64)], [np.zeros(0, np.uint64)]
-            for (_, site), labelled in zip(pages, cleaner.label_many([p for p, _ in pages]),
-                                           strict=True):
-                hashes, article = site_memory.trace(labelled, site)
-                lines.append(hashes)
-                articles.append(np.full(len(hashes), article, dtype=np.uint64))
-            yield pd.DataFrame({"line": np.concatenate(lines).view(np.int64),
-                                "article": np.concatenate(articles).view(np.int64)})
+            line_hashes, article_hashes = [np.zeros(0, np.uint64)], [np.zeros(0, np.uint64)]
+            labelled = cleaner.label_each([page for page, _ in pages], reasons=False)
+            for (_, site), lines in zip(pages, labelled, strict=True):
+                if isinstance(lines, Exception):
+                    continue  # as in the command line's survey: the clean pass meets it
+                hashes, article = site_memory.trace(lines, site)
+                line_hashes.append(hashes)
+                article_hashes.append(np.full(len(hashes), article, dtype=np.uint64))
+            yield pd.DataFrame({"line": np.concatenate(line_hashes).view(np.int64),
+                                "article": np.concatenate(article_hashes).view(np.int64)})
     return trace
 
 
@@ -149,11 +145,9 @@ def clean_batches(column: str, output: str = "body", model: str | Path | None = 
     def clean(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         for batch in batches:
             batch = batch.copy()
-            if site_column is not None and template is not None:
-                batch[output] = _clean_sites(batch[column], batch[site_column], template,
-                                             model, keep, input_format)
-            else:
-                batch[output] = clean_series(batch[column], model, keep, input_format)
+            batch[output] = clean_series(
+                batch[column], model, keep, input_format,
+                None if site_column is None else batch[site_column], template)
             if diagnostics:
                 stats = process_model.STATS
                 batch[DIAGNOSTIC_COLUMNS[0]] = os.getpid()

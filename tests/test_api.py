@@ -167,10 +167,10 @@ def test_label_each_isolates_the_page_that_fails(tiny: Cleaner,
     pages = [tiny.page(text) for text in ("A first page.\n", "boom\n", "A third page.\n")]
     real = tiny._label_batch
 
-    def failing(batch):
+    def failing(batch, reasons=True):
         if any(page.lines == ["boom"] for page in batch):
             raise RuntimeError("model failed")
-        return real(batch)
+        return real(batch, reasons)
 
     monkeypatch.setattr(tiny, "_label_batch", failing)
     first, second, third = tiny.label_each(pages)
