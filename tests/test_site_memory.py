@@ -121,3 +121,23 @@ def test_recurring_counts_distinct_articles_per_line() -> None:
     assert site_memory.recurring([(np.zeros(0, np.uint64), 1)]).tolist() == []
     assert site_memory.recurring([(line, 1), (line[:2], 1)]).tolist() == []  # one article
     assert site_memory.recurring([(line, 1), (line[1:], 2), (line[2:], 2)]).tolist() == [7, 9]
+
+
+def test_spreads_of_parts_merge_into_the_spread_of_the_whole() -> None:
+    """A survey in many tasks: a line that recurs only across two tasks' pages is found
+    once their spreads merge, and the merge gives what one survey of every page gives."""
+    rng = np.random.default_rng(0)
+    traces = [(np.unique(rng.integers(0, 40, size=8).astype(np.uint64)), int(article))
+              for article in rng.integers(0, 6, size=30)]
+    whole = site_memory.spread(traces)
+    parts = [site_memory.spread(traces[start:start + 7]) for start in range(0, 30, 7)]
+    merged = site_memory.merge_spreads(parts)
+    for column, expected in zip(merged, whole, strict=True):
+        assert column.tolist() == expected.tolist()
+    assert site_memory.recurring_in(merged).tolist() == site_memory.recurring(traces).tolist()
+
+    line = np.array([3], dtype=np.uint64)
+    first, second = site_memory.spread([(line, 1)]), site_memory.spread([(line, 2)])
+    assert site_memory.recurring_in(first).tolist() == []
+    assert site_memory.recurring_in(site_memory.merge_spreads([first, second])).tolist() == [3]
+    assert site_memory.merge_spreads([])[0].tolist() == []
