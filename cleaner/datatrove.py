@@ -23,29 +23,56 @@ through ``clean_many`` in batches of ``batch_size``, with a timeout of
 retried one document at a time, so one bad page costs only itself. The
 kept text replaces ``doc.text``; ``doc.metadata["cleaner_labels"]`` counts the
 page's lines by label. Stat ``model_loads`` counts loads in the worker.
+
+Site template (the model card's rule 89, as ``cleaner clean --sites``) takes two
+pipelines over the same text documents (Common Crawl's WET records, say), in the
+way datatrove's deduplication does: :class:`SiteSurvey` writes what each task saw
+(a row per distinct line: 24 bytes), then ``CleanerExtractor(site_template=...)``
+merges the survey once per worker process and drops, from each text page, the
+unsure body lines that recur on another article of its site (the host of the
+document's ``url``, as datatrove's readers keep it)::
+
+    LocalPipelineExecutor(pipeline=[WarcReader("wet/"), SiteSurvey("sites/")],
+                          tasks=8, workers=2).run()
+    LocalPipelineExecutor(pipeline=[WarcReader("wet/"),
+                                    CleanerExtractor(input_format="text",
+                                                     site_template="sites/"),
+                                    JsonlWriter("cleaned/")], tasks=8, workers=2).run()
 """
 
 from __future__ import annotations
 
 import os
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
 from pathlib import Path
 
+import numpy as np
 from datatrove.data import Document, DocumentsPipeline
+from datatrove.io import DataFolder, DataFolderLike, get_datafolder
+from datatrove.pipeline.base import PipelineStep
 from datatrove.pipeline.extractors.base import BaseExtractor, ExtractorSandbox
 from datatrove.utils.logging import logger
 from datatrove.utils.typeshelper import StatHints
 
-from cleaner import process_model
+from cleaner import process_model, site_memory
 from cleaner.api import Cleaner
 from cleaner.labels import BLANK, BODY
 from cleaner.page import InputFormat
 from cleaner.reader import InputError, Limits, load_text_page
+from cleaner.record_run import url_site
 
 #: (kept text, lines by label) for a page, or (None, reason) when it cannot be cleaned.
 Result = tuple[str, dict[str, int]] | tuple[None, str]
+
+#: The file of a survey task's :data:`site_memory.Spread`.
+SURVEY_FILE = "{rank:05d}.sites.npz"
+
+
+def document_site(doc: Document) -> str | None:
+    """A document's site: the host of its ``url`` (without ``www.``), else None."""
+    return url_site(doc.metadata)
 
 
 class CleanerExtractor(BaseExtractor):
@@ -59,19 +86,29 @@ class CleanerExtractor(BaseExtractor):
         timeout: seconds per document, as in datatrove's extractors.
         batch_size: documents per model call.
         limits: cleaner's page limits; a page over them is a ``clean_error``.
+        site_template: the folder a :class:`SiteSurvey` of these documents wrote, to
+            drop site template from their text pages (needs ``input_format`` "text" or
+            None); ``site`` names a document's site as the survey's did.
     """
 
     name = "🧹 cleaner"
 
     def __init__(self, model: str | Path | None = None, input_format: InputFormat | None = "html",
                  keep: Iterable[str] = (BODY,), timeout: float = 1, batch_size: int = 32,
-                 limits: Limits | None = None) -> None:
+                 limits: Limits | None = None, site_template: DataFolderLike | None = None,
+                 site: Callable[[Document], str | None] = document_site) -> None:
         super().__init__(timeout)
+        if site_template is not None and input_format == "html":
+            raise ValueError("site_template drops template from text pages only: give "
+                             'input_format="text" (or None to detect it per document)')
         self.model = None if model is None else str(model)
         self.input_format = input_format
         self.keep = tuple(keep)
         self.batch_size = batch_size
         self.limits = limits or Limits()
+        self.site_template = None if site_template is None else get_datafolder(site_template)
+        self.site = site
+        self.template: np.ndarray | None = None
 
     def _cleaner(self) -> Cleaner:
         return process_model.process_cleaner(self.model, self.keep, self.input_format)
@@ -83,9 +120,12 @@ class CleanerExtractor(BaseExtractor):
             raise InputError(detail)
         return body
 
-    def clean_texts(self, texts: list[str]) -> list[Result]:
-        """Clean a batch of texts with one model call; a page that fails costs only itself."""
+    def clean_texts(self, texts: list[str], sites: list[str | None] | None = None
+                    ) -> list[Result]:
+        """Clean a batch of texts with one model call; a page that fails costs only itself.
+        With the site template loaded, text pages whose site is given lose it."""
         cleaner = self._cleaner()
+        sites = sites or [None] * len(texts)
         pages, results = [], []
         for text in texts:
             try:
@@ -95,9 +135,11 @@ class CleanerExtractor(BaseExtractor):
                 results.append((None, str(error)))
         labelled = iter(cleaner.label_many(pages))
         page_iter = iter(pages)
-        for index, result in enumerate(results):
+        for index, (result, site) in enumerate(zip(results, sites, strict=True)):
             if result is None:
                 page, lines = next(page_iter), next(labelled)
+                if self.template is not None and site is not None and page.kind == "text":
+                    lines = site_memory.drop_recurring(lines, site, self.template)
                 counts = Counter(line.label for line in lines if line.label != BLANK)
                 results[index] = (cleaner.render(page, lines), dict(counts))
         return results
@@ -109,6 +151,8 @@ class CleanerExtractor(BaseExtractor):
             logger.info(f"cleaner: model loaded in process {os.getpid()} in "
                         f"{process_model.STATS.seconds - seconds:.3f} s")
         self.stat_update("model_loads", value=process_model.STATS.loads - loads)
+        if self.site_template is not None:
+            self.template = _process_template(self.site_template)
         with ExtractorSandbox(timeout=self.timeout, warmup_text=([],)) as sandbox:
             documents = iter(data)
             while batch := list(islice(documents, self.batch_size)):
@@ -119,7 +163,7 @@ class CleanerExtractor(BaseExtractor):
     def _in_sandbox(self, sandbox: ExtractorSandbox, batch: list[Document]) -> list[Result | str]:
         """Results for the batch; a document whose sandbox call failed gets the stat's name."""
         try:
-            return self._call(sandbox, [doc.text for doc in batch])
+            return self._call(sandbox, batch)
         except (TimeoutError, EOFError) as error:
             if len(batch) == 1:
                 return ["timeout" if isinstance(error, TimeoutError) else "broken_process"]
@@ -128,10 +172,12 @@ class CleanerExtractor(BaseExtractor):
             return ["clean_error"] * len(batch)
         return [result for doc in batch for result in self._in_sandbox(sandbox, [doc])]
 
-    def _call(self, sandbox: ExtractorSandbox, texts: list[str]) -> list[Result]:
-        sandbox.timeout = self.timeout * len(texts)
+    def _call(self, sandbox: ExtractorSandbox, batch: list[Document]) -> list[Result]:
+        sandbox.timeout = self.timeout * len(batch)
+        texts = [doc.text for doc in batch]
+        sites = None if self.template is None else [self.site(doc) for doc in batch]
         try:
-            return sandbox.process_document((texts,), self.clean_texts)
+            return sandbox.process_document((texts, sites), self.clean_texts)
         finally:
             sandbox.timeout = self.timeout
 
@@ -162,3 +208,113 @@ class CleanerExtractor(BaseExtractor):
             logger.warning(f'❌ Error "{error}" while cleaning record text. Skipping record. '
                            "This message will only appear once.")
             self._warned_error = True
+
+
+class SiteSurvey(PipelineStep):
+    """The first pipeline of site template: label each text document and write, per
+    task, each distinct line's hash with the smallest and largest hash of the articles
+    it appears on (:data:`site_memory.Spread`) to ``output_folder``. Documents are not
+    passed on; ``CleanerExtractor(site_template=output_folder)`` reads the files.
+
+    Args:
+        output_folder: where each task writes its ``NNNNN.sites.npz``.
+        model, input_format, batch_size, limits: as :class:`CleanerExtractor`'s (give the
+            same model and input format to both).
+        site: a document's site (default: the host of its ``url``); None leaves it out.
+    """
+
+    type = "🧹 cleaner"
+    name = "🗺️ site survey"
+
+    def __init__(self, output_folder: DataFolderLike, model: str | Path | None = None,
+                 input_format: InputFormat | None = "text", batch_size: int = 32,
+                 limits: Limits | None = None,
+                 site: Callable[[Document], str | None] = document_site) -> None:
+        super().__init__()
+        if input_format == "html":
+            raise ValueError("the site survey reads text pages only: give "
+                             'input_format="text" (or None to detect it per document)')
+        self.output_folder = get_datafolder(output_folder)
+        self.model = None if model is None else str(model)
+        self.input_format = input_format
+        self.batch_size = batch_size
+        self.limits = limits or Limits()
+        self.site = site
+
+    def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> None:
+        """Survey this task's documents (the pipeline's last step, as dedup signatures)."""
+        cleaner = process_model.process_cleaner(self.model, (BODY,), self.input_format)
+        spreads = []
+        documents = iter(data)
+        while batch := list(islice(documents, self.batch_size)):
+            with self.track_time(unit="batch"):
+                spreads.append(site_memory.spread(self._traces(cleaner, batch)))
+            if len(spreads) >= 64:  # a task's memory: one row per distinct line
+                spreads = [site_memory.merge_spreads(spreads)]
+        lines, lowest, highest = site_memory.merge_spreads(spreads)
+        with self.output_folder.open(SURVEY_FILE.format(rank=rank), "wb") as out:
+            np.savez(out, lines=lines, lowest=lowest, highest=highest)
+
+    def _traces(self, cleaner: Cleaner, batch: list[Document]) -> list[site_memory.Trace]:
+        chosen = []
+        for doc in batch:
+            self.stat_update(StatHints.total)
+            site = self.site(doc)
+            if site is None:
+                self.stat_update("no_site")
+                continue
+            try:
+                page = load_text_page(doc.text, self.limits, self.input_format)
+            except InputError:
+                self.stat_update("clean_error")  # the extractor meets it and says why
+                continue
+            if page.kind != "text":
+                self.stat_update("not_text")
+                continue
+            chosen.append((page, site))
+        labelled = cleaner.label_each([page for page, _ in chosen], reasons=False)
+        traces = []
+        for (_, site), lines in zip(chosen, labelled, strict=True):
+            if isinstance(lines, Exception):
+                self.stat_update("clean_error")
+                continue
+            self.stat_update("traced")
+            traces.append(site_memory.trace(lines, site))
+        return traces
+
+
+_templates: dict[tuple, np.ndarray] = {}
+
+
+def _process_template(folder: DataFolder) -> np.ndarray:
+    """The recurring line hashes of the survey in ``folder``, merged once per process
+    (again if the survey's files change)."""
+    names = folder.list_files(glob_pattern="*.sites.npz")
+    if not names:
+        raise FileNotFoundError(f"{folder.path}: no *.sites.npz files; run SiteSurvey "
+                                "on the same documents first")
+    key = (folder.fs.protocol, folder.path, *((name, folder.size(name)) for name in names))
+    if key not in _templates:
+        _templates.clear()
+        _templates[key] = site_memory.recurring_in(
+            site_memory.merge_spreads(_read_spread(folder, name) for name in names))
+        logger.info(f"cleaner: site template of {len(_templates[key])} lines from "
+                    f"{len(names)} survey files in {folder.path}")
+    return _templates[key]
+
+
+def _read_spread(folder: DataFolder, name: str) -> site_memory.Spread:
+    """One survey file, read as plain arrays (never pickles), checked for shape."""
+    if not folder.isfile(name):  # a FIFO would hang the read
+        raise ValueError(f"{name}: not a site survey file (not a regular file)")
+    with folder.open(name, "rb") as file:
+        try:
+            with np.load(file, allow_pickle=False) as arrays:
+                columns = tuple(arrays[key] for key in ("lines", "lowest", "highest"))
+        except (OSError, ValueError, KeyError) as error:
+            raise ValueError(f"{name}: not a site survey file ({error})") from error
+    if any(column.dtype != np.uint64 or column.ndim != 1 or len(column) != len(columns[0])
+           for column in columns):
+        raise ValueError(f"{name}: not a site survey file (three uint64 columns of one "
+                         "length expected)")
+    return columns

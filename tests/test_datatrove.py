@@ -8,6 +8,7 @@ import re
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import cleaner
@@ -20,7 +21,8 @@ from datatrove.executor import LocalPipelineExecutor  # noqa: E402
 from datatrove.pipeline.readers import JsonlReader  # noqa: E402
 from datatrove.pipeline.writers import JsonlWriter  # noqa: E402
 
-from cleaner.datatrove import CleanerExtractor  # noqa: E402
+from cleaner.datatrove import CleanerExtractor, SiteSurvey  # noqa: E402
+from tests.test_cli_sites import SHARED, STORIES, text_page  # noqa: E402
 
 #: A page of links and a copyright line: the model keeps nothing of it.
 CHROME_ONLY = ("<html><body><ul><li><a href=/>Home</a></li><li><a href=/s>Sport</a></li>"
@@ -36,6 +38,11 @@ def html_pages() -> list[str]:
                              seed.read_text("utf-8").splitlines() if line.strip())
         pages.append(f"<html><body>{paragraphs}</body></html>")
     return pages
+
+
+def read_outputs(directory: Path) -> dict[str, dict]:
+    return {document["id"]: document for path in directory.glob("*.jsonl")
+            for document in map(json.loads, path.read_text("utf-8").splitlines())}
 
 
 def write_inputs(directory: Path, documents: list[dict], files: int) -> None:
@@ -58,11 +65,7 @@ def test_pipeline_on_two_workers_equals_clean(tmp_path: Path) -> None:
                   JsonlWriter(str(tmp_path / "out"), compression=None)],
         tasks=2, workers=2, logging_dir=str(tmp_path / "logs")).run()
 
-    written = {}
-    for path in (tmp_path / "out").glob("*.jsonl"):
-        for row in path.read_text("utf-8").splitlines():
-            document = json.loads(row)
-            written[document["id"]] = document
+    written = read_outputs(tmp_path / "out")
     expected = {document["id"]: cleaner.clean(document["text"]) for document in documents
                 if document["id"] != "blank"}
     assert expected["chrome"] == ""  # so it is dropped, as datatrove drops empty extractions
@@ -108,12 +111,12 @@ def test_text_input_by_option() -> None:
 class _Troublesome(CleanerExtractor):
     """Hangs on a page that says SLOW and dies on one that says CRASH (in the sandbox)."""
 
-    def clean_texts(self, texts: list[str]) -> list:
+    def clean_texts(self, texts: list[str], sites: list[str | None] | None = None) -> list:
         if any("SLOW" in text for text in texts):
             time.sleep(60)
         if any("CRASH" in text for text in texts):
             os._exit(1)
-        return super().clean_texts(texts)
+        return super().clean_texts(texts, sites)
 
 
 def test_a_hanging_or_dying_page_costs_only_itself() -> None:
@@ -129,3 +132,71 @@ def test_a_hanging_or_dying_page_costs_only_itself() -> None:
     counts = {name: stat.total for name, stat in step.stats.stats.items()}
     assert counts["timeout"] == 1 and counts["broken_process"] == 1
     assert counts["forwarded"] == 3 and counts["total"] == 5
+
+
+def test_site_template_in_two_pipelines_is_clean_batch(tmp_path: Path) -> None:
+    """The survey runs as two tasks, each seeing half of a site's pages (y.com's two
+    pages one each, so that only the merged survey finds their shared line), and the
+    drop in two more: the same text as ``clean_batch`` with each document's host as its
+    site, and less of the shared line than without (the shipped model keeps it below
+    the gate on most of these pages)."""
+    texts = [text_page(f"{story} Part {part}.") for part in range(4) for story in STORIES]
+    documents = [{"id": f"doc{number:02}", "text": text, "url": f"https://www.x.com/{number}"}
+                 for number, text in enumerate(texts)]
+    documents += [{"id": "nourl", "text": texts[1]},  # no site: cleaned alone
+                  {"id": "y1", "text": texts[1], "url": "https://y.com/1"},
+                  {"id": "y2", "text": texts[2], "url": "https://y.com/2"}]
+    write_inputs(tmp_path / "in", documents, files=2)
+    LocalPipelineExecutor(
+        pipeline=[JsonlReader(str(tmp_path / "in")), SiteSurvey(str(tmp_path / "sites"))],
+        tasks=2, workers=2, logging_dir=str(tmp_path / "logs1")).run()
+    assert sorted(path.name for path in (tmp_path / "sites").iterdir()) == \
+        ["00000.sites.npz", "00001.sites.npz"]
+    LocalPipelineExecutor(
+        pipeline=[JsonlReader(str(tmp_path / "in")),
+                  CleanerExtractor(input_format="text", site_template=str(tmp_path / "sites")),
+                  JsonlWriter(str(tmp_path / "out"), compression=None)],
+        tasks=2, workers=2, logging_dir=str(tmp_path / "logs2")).run()
+
+    written = {id_: document["text"] for id_, document in read_outputs(tmp_path / "out").items()}
+    shipped = cleaner.Cleaner()
+    sites = ["x.com" if "url" in document and "x.com" in document["url"] else
+             "y.com" if "url" in document else None for document in documents]
+    expected = shipped.clean_batch([document["text"] for document in documents], sites)
+    assert written == {document["id"]: body
+                       for document, body in zip(documents, expected, strict=True)}
+    alone = list(shipped.clean_many(texts))
+    assert sum(SHARED in body for body in alone) > sum(SHARED in written[f"doc{number:02}"]
+                                                       for number in range(len(texts)))
+    assert written["nourl"] == alone[1] and SHARED in alone[1] and SHARED in alone[2]
+    assert SHARED not in written["y1"] and SHARED not in written["y2"]
+    stats = json.loads((tmp_path / "logs1" / "stats.json").read_text())
+    survey = next(entry for entry in stats if "site survey" in entry["name"])["stats"]
+    assert survey["total"] == len(documents) and survey["traced"] == len(documents) - 1
+    assert survey["no_site"] == 1
+
+
+def test_site_template_wants_text_pages_and_a_survey(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="text pages only"):
+        CleanerExtractor(site_template=str(tmp_path))
+    with pytest.raises(ValueError, match="text pages only"):
+        SiteSurvey(str(tmp_path), input_format="html")
+    (tmp_path / "empty").mkdir()
+    step = CleanerExtractor(input_format="text", site_template=str(tmp_path / "empty"))
+    with pytest.raises(FileNotFoundError, match="run SiteSurvey"):
+        list(step.run(iter([])))
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "00000.sites.npz").write_bytes(b"not a zip file")
+    step = CleanerExtractor(input_format="text", site_template=str(tmp_path / "bad"))
+    with pytest.raises(ValueError, match="00000.sites.npz: not a site survey file"):
+        list(step.run(iter([])))
+    with open(tmp_path / "bad" / "00000.sites.npz", "wb") as pickled:  # objects: never loaded
+        np.savez(pickled, lines=np.array([{"a": 1}], dtype=object), lowest=np.zeros(1),
+                 highest=np.zeros(1))
+    with pytest.raises(ValueError, match="00000.sites.npz: not a site survey file"):
+        list(step.run(iter([])))
+    (tmp_path / "bad" / "00000.sites.npz").unlink()
+    os.mkfifo(tmp_path / "bad" / "00001.sites.npz")
+    step = CleanerExtractor(input_format="text", site_template=str(tmp_path / "bad"))
+    with pytest.raises(ValueError, match="00001.sites.npz: not a site survey file"):
+        list(step.run(iter([])))
