@@ -180,3 +180,54 @@ def test_installed_cleaner_trains_on_labelled_pages_and_cleans_with_the_new_mode
                   tmp_path)
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "out" / "page.txt").exists()
+
+
+@pytest.fixture(scope="module")
+def installed_with_datatrove(installed: Path) -> Path:
+    """The ``bin`` directory of a second fresh venv: the same wheel with its datatrove
+    extra, as ``pip install 'news-cleaner[datatrove]'`` gives it."""
+    work = installed.parent.parent
+    wheel = next((work / "dist").glob("*.whl"))
+    env_dir = work / "venv-datatrove"
+    venv.EnvBuilder(with_pip=True).create(env_dir)
+    bin_dir = env_dir / ("Scripts" if os.name == "nt" else "bin")
+    subprocess.run([str(bin_dir / "python"), "-m", "pip", "install", "--quiet",
+                    f"{wheel}[datatrove]"], check=True, cwd=work)
+    return bin_dir
+
+
+def test_installed_datatrove_steps_drop_what_clean_batch_drops(
+        installed_with_datatrove: Path, tmp_path: Path) -> None:
+    """The survey and the extractor from the installed extra, outside the checkout: a
+    site's pages in two input files, so that two survey tasks each see half."""
+    from cleaner import Cleaner
+    from tests.test_cli_sites import SHARED, STORIES, text_page
+
+    texts = [text_page(f"{story} Part {part}.") for part in range(2) for story in STORIES]
+    (tmp_path / "in").mkdir()
+    for part in range(2):
+        (tmp_path / "in" / f"part{part}.jsonl").write_text("".join(
+            json.dumps({"id": str(number), "text": texts[number],
+                        "url": f"https://x.com/{number}"}) + "\n"
+            for number in range(part, len(texts), 2)))
+    code = (
+        "import cleaner.datatrove as d\n"
+        "from datatrove.executor import LocalPipelineExecutor as E\n"
+        "from datatrove.pipeline.readers import JsonlReader as R\n"
+        "from datatrove.pipeline.writers import JsonlWriter as W\n"
+        "E([R('in'), d.SiteSurvey('sites')], tasks=2, logging_dir='l1').run()\n"
+        "E([R('in'), d.CleanerExtractor(input_format='text', site_template='sites'),\n"
+        "   W('out', compression=None)], tasks=2, logging_dir='l2').run()\n"
+        "print(d.__file__)\n")
+    result = _run(installed_with_datatrove,
+                  [str(installed_with_datatrove / "python"), "-c", code], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1].startswith(
+        str(installed_with_datatrove.parent))
+    written = {int(document["id"]): document["text"]
+               for path in (tmp_path / "out").glob("*.jsonl")
+               for document in map(json.loads, path.read_text().splitlines())}
+    expected = Cleaner().clean_batch(texts, ["x.com"] * len(texts))
+    assert written == dict(enumerate(expected))
+    assert sum(SHARED in body for body in Cleaner().clean_many(texts)) \
+        > sum(SHARED in body for body in expected)
