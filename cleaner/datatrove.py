@@ -27,7 +27,7 @@ page's lines by label. Stat ``model_loads`` counts loads in the worker.
 Site template (the model card's rule 89, as ``cleaner clean --sites``) takes two
 pipelines over the same text documents (Common Crawl's WET records, say), in the
 way datatrove's deduplication does: :class:`SiteSurvey` writes what each task saw
-(a row per distinct line: 24 bytes), then ``CleanerExtractor(site_template=...)``
+(a row per distinct line: 24 bytes; the extractor wants every task's file), then ``CleanerExtractor(site_template=...)``
 merges the survey once per worker process and drops, from each text page, the
 unsure body lines that recur on another article of its site (the host of the
 document's ``url``, as datatrove's readers keep it)::
@@ -43,6 +43,7 @@ document's ``url``, as datatrove's readers keep it)::
 from __future__ import annotations
 
 import os
+import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
@@ -66,8 +67,10 @@ from cleaner.record_run import url_site
 #: (kept text, lines by label) for a page, or (None, reason) when it cannot be cleaned.
 Result = tuple[str, dict[str, int]] | tuple[None, str]
 
-#: The file of a survey task's :data:`site_memory.Spread`.
-SURVEY_FILE = "{rank:05d}.sites.npz"
+#: The file of a survey task's :data:`site_memory.Spread`; naming the task count lets
+#: the extractor tell a whole survey from one with a failed task or stale files.
+SURVEY_FILE = "{rank:05d}-of-{world_size:05d}.sites.npz"
+SURVEY_NAME = re.compile(r"(\d{5})-of-(\d{5})\.sites\.npz")
 
 
 def document_site(doc: Document) -> str | None:
@@ -217,7 +220,7 @@ class SiteSurvey(PipelineStep):
     passed on; ``CleanerExtractor(site_template=output_folder)`` reads the files.
 
     Args:
-        output_folder: where each task writes its ``NNNNN.sites.npz``.
+        output_folder: where each task writes its ``RANK-of-TASKS.sites.npz``.
         model, input_format, batch_size, limits: as :class:`CleanerExtractor`'s (give the
             same model and input format to both).
         site: a document's site (default: the host of its ``url``); None leaves it out.
@@ -252,7 +255,8 @@ class SiteSurvey(PipelineStep):
             if len(spreads) >= 64:  # a task's memory: one row per distinct line
                 spreads = [site_memory.merge_spreads(spreads)]
         lines, lowest, highest = site_memory.merge_spreads(spreads)
-        with self.output_folder.open(SURVEY_FILE.format(rank=rank), "wb") as out:
+        name = SURVEY_FILE.format(rank=rank, world_size=world_size)
+        with self.output_folder.open(name, "wb") as out:
             np.savez(out, lines=lines, lowest=lowest, highest=highest)
 
     def _traces(self, cleaner: Cleaner, batch: list[Document]) -> list[site_memory.Trace]:
@@ -289,10 +293,7 @@ _templates: dict[tuple, np.ndarray] = {}
 def _process_template(folder: DataFolder) -> np.ndarray:
     """The recurring line hashes of the survey in ``folder``, merged once per process
     (again if the survey's files change)."""
-    names = folder.list_files(glob_pattern="*.sites.npz")
-    if not names:
-        raise FileNotFoundError(f"{folder.path}: no *.sites.npz files; run SiteSurvey "
-                                "on the same documents first")
+    names = _survey_files(folder)
     key = (folder.fs.protocol, folder.path, *((name, folder.size(name)) for name in names))
     if key not in _templates:
         _templates.clear()
@@ -301,6 +302,29 @@ def _process_template(folder: DataFolder) -> np.ndarray:
         logger.info(f"cleaner: site template of {len(_templates[key])} lines from "
                     f"{len(names)} survey files in {folder.path}")
     return _templates[key]
+
+
+def _survey_files(folder: DataFolder) -> list[str]:
+    """The files of one whole survey: one per task, every task's there."""
+    names = folder.list_files(glob_pattern="*.sites.npz")
+    if not names:
+        raise FileNotFoundError(f"{folder.path}: no *.sites.npz files; run SiteSurvey "
+                                "on the same documents first")
+    tasks: dict[int, set[int]] = {}
+    for name in names:
+        found = SURVEY_NAME.fullmatch(os.path.basename(name))
+        if found is None:
+            raise ValueError(f"{name}: not a site survey file (SiteSurvey writes "
+                             "RANK-of-TASKS.sites.npz)")
+        tasks.setdefault(int(found[2]), set()).add(int(found[1]))
+    if len(tasks) > 1:
+        raise ValueError(f"{folder.path}: files of surveys run as {sorted(tasks)} tasks; "
+                         "a folder holds one survey")
+    ((count, ranks),) = tasks.items()
+    if missing := sorted(set(range(count)) - ranks):
+        raise ValueError(f"{folder.path}: the survey of {count} tasks is missing task(s) "
+                         f"{missing}, which failed or have not run; run SiteSurvey again")
+    return names
 
 
 def _read_spread(folder: DataFolder, name: str) -> site_memory.Spread:

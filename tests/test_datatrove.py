@@ -151,7 +151,7 @@ def test_site_template_in_two_pipelines_is_clean_batch(tmp_path: Path) -> None:
         pipeline=[JsonlReader(str(tmp_path / "in")), SiteSurvey(str(tmp_path / "sites"))],
         tasks=2, workers=2, logging_dir=str(tmp_path / "logs1")).run()
     assert sorted(path.name for path in (tmp_path / "sites").iterdir()) == \
-        ["00000.sites.npz", "00001.sites.npz"]
+        ["00000-of-00002.sites.npz", "00001-of-00002.sites.npz"]
     LocalPipelineExecutor(
         pipeline=[JsonlReader(str(tmp_path / "in")),
                   CleanerExtractor(input_format="text", site_template=str(tmp_path / "sites")),
@@ -186,17 +186,36 @@ def test_site_template_wants_text_pages_and_a_survey(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="run SiteSurvey"):
         list(step.run(iter([])))
     (tmp_path / "bad").mkdir()
-    (tmp_path / "bad" / "00000.sites.npz").write_bytes(b"not a zip file")
+    (tmp_path / "bad" / "00000-of-00001.sites.npz").write_bytes(b"not a zip file")
     step = CleanerExtractor(input_format="text", site_template=str(tmp_path / "bad"))
-    with pytest.raises(ValueError, match="00000.sites.npz: not a site survey file"):
+    with pytest.raises(ValueError, match="00000-of-00001.sites.npz: not a site survey file"):
         list(step.run(iter([])))
-    with open(tmp_path / "bad" / "00000.sites.npz", "wb") as pickled:  # objects: never loaded
+    with open(tmp_path / "bad" / "00000-of-00001.sites.npz", "wb") as pickled:  # never loaded
         np.savez(pickled, lines=np.array([{"a": 1}], dtype=object), lowest=np.zeros(1),
                  highest=np.zeros(1))
-    with pytest.raises(ValueError, match="00000.sites.npz: not a site survey file"):
+    with pytest.raises(ValueError, match="00000-of-00001.sites.npz: not a site survey file"):
         list(step.run(iter([])))
-    (tmp_path / "bad" / "00000.sites.npz").unlink()
-    os.mkfifo(tmp_path / "bad" / "00001.sites.npz")
-    step = CleanerExtractor(input_format="text", site_template=str(tmp_path / "bad"))
-    with pytest.raises(ValueError, match="00001.sites.npz: not a site survey file"):
+    (tmp_path / "bad" / "00000-of-00001.sites.npz").unlink()
+    os.mkfifo(tmp_path / "bad" / "00000-of-00001.sites.npz")
+    with pytest.raises(ValueError, match="00000-of-00001.sites.npz: not a site survey file"):
+        list(step.run(iter([])))
+
+
+def test_site_template_wants_one_whole_survey(tmp_path: Path) -> None:
+    """A task that failed, or files of an earlier survey run as another number of tasks,
+    would give a template that misses sites or holds stale ones: refused, said why."""
+    empty = {key: np.zeros(0, np.uint64) for key in ("lines", "lowest", "highest")}
+    step = CleanerExtractor(input_format="text", site_template=str(tmp_path))
+    for name in ("00000-of-00003.sites.npz", "00002-of-00003.sites.npz"):
+        np.savez(tmp_path / name, **empty)
+    with pytest.raises(ValueError, match=r"survey of 3 tasks is missing task\(s\) \[1\]"):
+        list(step.run(iter([])))
+    np.savez(tmp_path / "00001-of-00003.sites.npz", **empty)
+    assert list(step.run(iter([]))) == []  # whole: the template (empty) loads
+    np.savez(tmp_path / "00000-of-00002.sites.npz", **empty)
+    with pytest.raises(ValueError, match=r"surveys run as \[2, 3\] tasks"):
+        list(step.run(iter([])))
+    (tmp_path / "00000-of-00002.sites.npz").unlink()
+    np.savez(tmp_path / "00000.sites.npz", **empty)
+    with pytest.raises(ValueError, match="00000.sites.npz: not a site survey file"):
         list(step.run(iter([])))
