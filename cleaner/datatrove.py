@@ -27,10 +27,11 @@ page's lines by label. Stat ``model_loads`` counts loads in the worker.
 Site template (the model card's rule 89, as ``cleaner clean --sites``) takes two
 pipelines over the same text documents (Common Crawl's WET records, say), in the
 way datatrove's deduplication does: :class:`SiteSurvey` writes what each task saw
-(a row per distinct line: 24 bytes; the extractor wants every task's file), then ``CleanerExtractor(site_template=...)``
-merges the survey once per worker process and drops, from each text page, the
-unsure body lines that recur on another article of its site (the host of the
-document's ``url``, as datatrove's readers keep it)::
+(a row per distinct line: 24 bytes; the extractor wants every task's file), then
+``CleanerExtractor(site_template=...)`` merges the survey once per worker process
+and drops, from each text page, the unsure body lines that recur on another
+article of its site (the host of the document's ``url``, as datatrove's readers
+keep it)::
 
     LocalPipelineExecutor(pipeline=[WarcReader("wet/"), SiteSurvey("sites/")],
                           tasks=8, workers=2).run()
