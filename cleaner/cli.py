@@ -134,7 +134,7 @@ class PageWorker:
             except Exception as error:  # a bug must cost one page, not the run
                 batch.append((job, None, _internal(error)))
                 continue
-            if self.options.survey and (job.site is None or page.kind != "text"):
+            if self.options.survey and not site_memory.takes_part(page.kind, job.site):
                 batch.append((job, None, None))  # site memory is for text pages only:
                 continue  # an outcome without a trace, counted by the survey's bar
             batch.append((job, page, None))
@@ -161,9 +161,8 @@ class PageWorker:
                 yield Outcome(job.display, status="survey",
                               trace=site_memory.trace(lines, job.site))
                 continue
-            if self.options.template is not None and job.site is not None \
-                    and page.kind == "text":
-                lines = site_memory.drop_recurring(lines, job.site, self.options.template)
+            lines = site_memory.drop_recurring(lines, page.kind, job.site,
+                                               self.options.template)
             with self.write_guard():
                 yield self._write(job, page, lines)
 

@@ -142,8 +142,7 @@ class CleanerExtractor(BaseExtractor):
         for index, (result, site) in enumerate(zip(results, sites, strict=True)):
             if result is None:
                 page, lines = next(page_iter), next(labelled)
-                if self.template is not None and site is not None and page.kind == "text":
-                    lines = site_memory.drop_recurring(lines, site, self.template)
+                lines = site_memory.drop_recurring(lines, page.kind, site, self.template)
                 counts = Counter(line.label for line in lines if line.label != BLANK)
                 results[index] = (cleaner.render(page, lines), dict(counts))
         return results

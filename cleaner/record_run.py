@@ -116,10 +116,9 @@ class RecordWorker:
                 if isinstance(lines, Exception):
                     error = f"internal error ({type(lines).__name__}: {lines})"
                 else:
-                    template = self.options.template
-                    if template is not None and page.kind == "text" \
-                            and (site := url_site(record)) is not None:
-                        lines = site_memory.drop_recurring(lines, site, template)
+                    if self.options.template is not None:
+                        lines = site_memory.drop_recurring(lines, page.kind, url_site(record),
+                                                           self.options.template)
                     self._fill(record, page, lines, result)
             if error is not None:
                 record["error"] = error
@@ -132,8 +131,8 @@ class RecordWorker:
     def _survey(self, prepared: list[tuple[dict, Page | None, str | None]]) -> ChunkResult:
         """The first pass of ``--sites``: the trace of each text record with a url."""
         chosen = [(page, site) for record, page, _ in prepared
-                  if page is not None and page.kind == "text"
-                  and (site := url_site(record)) is not None]
+                  if page is not None
+                  and site_memory.takes_part(page.kind, site := url_site(record))]
         labelled = self.cleaner.label_each([page for page, _ in chosen], reasons=False)
         traces = [site_memory.trace(lines, site) for (_, site), lines
                   in zip(chosen, labelled, strict=True) if not isinstance(lines, Exception)]
@@ -353,11 +352,7 @@ def clean_record_file(path: str, kind: RecordKind, output: str, model_path: str 
     except ModelError as error:
         return usage(str(error))
     summary = RecordSummary()
-    progress = None
-    if sys.stderr.isatty():
-        import tqdm
-
-        progress = tqdm.tqdm(unit=" records", file=sys.stderr, dynamic_ncols=True)
+    progress = _progress_bar()
     received: list[int] = []
 
     def on_sigterm(signum: int, frame: object) -> None:
@@ -410,12 +405,7 @@ def _survey(path: str, kind: RecordKind, model: LineModel, options: RecordOption
             jobs: int) -> np.ndarray:
     """``--sites``' first pass over the file: the hashes of the lines that recur on two
     or more articles of a site (see :mod:`cleaner.site_memory`)."""
-    progress = None
-    if sys.stderr.isatty():
-        import tqdm
-
-        progress = tqdm.tqdm(desc="sites", unit=" records", file=sys.stderr,
-                             dynamic_ncols=True)
+    progress = _progress_bar("sites")
     survey = RecordSummary()
     try:
         with open_input(path) as stream:
@@ -425,6 +415,15 @@ def _survey(path: str, kind: RecordKind, model: LineModel, options: RecordOption
     finally:
         _close(progress)
     return site_memory.recurring(survey.traces)
+
+
+def _progress_bar(desc: str | None = None):
+    """A records bar on a terminal's stderr, else None (tqdm is imported only then)."""
+    if not sys.stderr.isatty():
+        return None
+    import tqdm
+
+    return tqdm.tqdm(desc=desc, unit=" records", file=sys.stderr, dynamic_ncols=True)
 
 
 def _close(progress) -> None:

@@ -132,6 +132,12 @@ def template_flags(lines: list[Line], site: str, template: np.ndarray) -> list[b
     return flags
 
 
+def takes_part(kind: str, site: str | None) -> bool:
+    """Whether a page takes part in site memory, as survey and drop: a text page whose
+    site is known (in HTML the element tree already gives template away, rule 89)."""
+    return site is not None and kind == "text"
+
+
 def template_lines(pages: Sequence[list[Line]], sites: Sequence[str | None],
                    kinds: Sequence[str]) -> list[list[bool]]:
     """Per page and line, whether it is a body line to drop as site template: a text
@@ -140,8 +146,7 @@ def template_lines(pages: Sequence[list[Line]], sites: Sequence[str | None],
     if not len(pages) == len(sites) == len(kinds):
         raise ValueError(f"{len(pages)} pages, {len(sites)} sites, {len(kinds)} kinds: "
                          "one site and one kind per page")
-    taking_part = [site is not None and kind == "text" for site, kind in zip(sites, kinds,
-                                                                               strict=True)]
+    taking_part = [takes_part(kind, site) for site, kind in zip(sites, kinds, strict=True)]
     template = recurring(trace(lines, site) for lines, site, part
                          in zip(pages, sites, taking_part, strict=True) if part)
     return [template_flags(lines, site, template) if part else [False] * len(lines)
@@ -154,10 +159,13 @@ def drop(lines: list[Line], flags: list[bool]) -> list[Line]:
             for line, flag in zip(lines, flags, strict=True)]
 
 
-def drop_recurring(lines: list[Line], site: str, template: np.ndarray) -> list[Line]:
-    """A labelled text page of ``site`` with its unsure body lines among the ``template``
-    hashes (:func:`recurring`) relabelled ``nav``: the second pass of the command line
-    and of Spark."""
+def drop_recurring(lines: list[Line], kind: str, site: str | None,
+                   template: np.ndarray | None) -> list[Line]:
+    """A labelled page with its unsure body lines among the ``template`` hashes
+    (:func:`recurring`) relabelled ``nav``, if it takes part (:func:`takes_part`) and
+    there is a template: the second pass of the command line, Spark and datatrove."""
+    if template is None or not takes_part(kind, site):
+        return lines
     return drop(lines, template_flags(lines, site, template))
 
 

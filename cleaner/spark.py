@@ -63,11 +63,15 @@ def clean_series(texts: pd.Series, model: str | Path | None = None,
     bodies = []
     for page, lines, site in zip(pages, cleaner.label_many(pages), sites[present].tolist(),
                                  strict=True):
-        if isinstance(site, str) and page.kind == "text":
-            lines = site_memory.drop_recurring(lines, site, template)
+        lines = site_memory.drop_recurring(lines, page.kind, _site(site), template)
         bodies.append(cleaner.render(page, lines))
     cleaned[present] = bodies
     return cleaned
+
+
+def _site(value: object) -> str | None:
+    """A site column's value, nulls (None or NaN, as pandas gives them) as None."""
+    return value if isinstance(value, str) else None
 
 
 def _trace_batches(column: str, site_column: str, model: str | None,
@@ -82,7 +86,7 @@ def _trace_batches(column: str, site_column: str, model: str | None,
             pages = [(cleaner.page(text), site) for text, site
                      in zip(rows[column].tolist(), rows[site_column].tolist(), strict=True)]
             pages = [(page, site) for page, site in pages
-                     if page.kind == "text" and isinstance(site, str)]
+                     if site_memory.takes_part(page.kind, _site(site))]
             line_hashes, article_hashes = [np.zeros(0, np.uint64)], [np.zeros(0, np.uint64)]
             labelled = cleaner.label_each([page for page, _ in pages], reasons=False)
             for (_, site), lines in zip(pages, labelled, strict=True):

@@ -41,12 +41,15 @@ def _build_wheel(work: Path) -> Path:
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The ``bin`` directory of a fresh venv with the built wheel installed."""
     work = tmp_path_factory.mktemp("install")
-    wheel = _build_wheel(work)
-    env_dir = work / "venv"
+    return _venv_with(work / "venv", str(_build_wheel(work)))
+
+
+def _venv_with(env_dir: Path, requirement: str) -> Path:
+    """A fresh venv with ``requirement`` installed from the registry; its ``bin``."""
     venv.EnvBuilder(with_pip=True).create(env_dir)
     bin_dir = env_dir / ("Scripts" if os.name == "nt" else "bin")
-    subprocess.run([str(bin_dir / "python"), "-m", "pip", "install", "--quiet", str(wheel)],
-                   check=True, cwd=work)
+    subprocess.run([str(bin_dir / "python"), "-m", "pip", "install", "--quiet", requirement],
+                   check=True, cwd=env_dir.parent)
     return bin_dir
 
 
@@ -55,6 +58,13 @@ def _run(bin_dir: Path, args: list[str], cwd: Path) -> subprocess.CompletedProce
            if key not in ("PYTHONPATH", "CLEANER_MODEL", "VIRTUAL_ENV")}
     env["PATH"] = f"{bin_dir}{os.pathsep}{env.get('PATH', '')}"
     return subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+
+
+def _python(bin_dir: Path, code: str, cwd: Path) -> str:
+    """The stdout of the venv's python running ``code``, which must succeed."""
+    result = _run(bin_dir, [str(bin_dir / "python"), "-c", code], cwd)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
 
 
 def test_wheel_is_named_for_the_registry_and_carries_the_model(installed: Path) -> None:
@@ -84,9 +94,7 @@ def test_installed_package_imports_from_the_venv_and_finds_its_model(installed: 
                                                                     tmp_path: Path) -> None:
     code = ("import cleaner, cleaner.model as m; "
             "print(cleaner.__file__); print(m.default_model_path())")
-    result = _run(installed, [str(installed / "python"), "-c", code], tmp_path)
-    assert result.returncode == 0, result.stderr
-    module_file, model_path = result.stdout.splitlines()
+    module_file, model_path = _python(installed, code, tmp_path).splitlines()
     venv_root = str(installed.parent)
     assert module_file.startswith(venv_root) and model_path.startswith(venv_root)
     assert Path(model_path).is_file()
@@ -97,9 +105,7 @@ def test_installed_package_has_the_compiled_parts(installed: Path, tmp_path: Pat
     only their source."""
     code = ("from cleaner import forest, lexicon; print(forest.COMPILED.__file__); "
             "print(lexicon.COMPILED.__file__)")
-    result = _run(installed, [str(installed / "python"), "-c", code], tmp_path)
-    assert result.returncode == 0, result.stderr
-    walk, words = result.stdout.split()
+    walk, words = _python(installed, code, tmp_path).split()
     assert walk.startswith(str(installed.parent)) and words.startswith(str(installed.parent))
 
 
@@ -117,9 +123,7 @@ def test_installed_clean_batch_drops_what_recurs_across_a_site(installed: Path,
         "print(s.__file__)\n"
         "print([shared in t for t in c.clean_many(pages)])\n"
         "print([shared in t for t in c.clean_batch(pages, ['x.com', 'x.com'])])\n")
-    result = _run(installed, [str(installed / "python"), "-c", code], tmp_path)
-    assert result.returncode == 0, result.stderr
-    module_file, alone, together = result.stdout.splitlines()
+    module_file, alone, together = _python(installed, code, tmp_path).splitlines()
     assert module_file.startswith(str(installed.parent))
     assert alone == "[True, True]" and together == "[False, False]"
 
@@ -144,9 +148,7 @@ def test_installed_cli_sites_drops_what_the_installed_clean_batch_drops(
             "c = cleaner.Cleaner()\n"
             "print(json.dumps([[p.name for p in paths], c.clean_batch(texts, ['x'] * len(texts)),"
             " list(c.clean_many(texts))]))\n")
-    api = _run(installed, [str(installed / "python"), "-c", code], tmp_path)
-    assert api.returncode == 0, api.stderr
-    names, together, alone = json.loads(api.stdout)
+    names, together, alone = json.loads(_python(installed, code, tmp_path))
     assert [(tmp_path / "out" / "x.com" / name).read_text() for name in names] == \
         [body + "\n" for body in together]
     assert sum(SHARED in body for body in alone) > sum(SHARED in body for body in together)
@@ -188,12 +190,7 @@ def installed_with_datatrove(installed: Path) -> Path:
     extra, as ``pip install 'news-cleaner[datatrove]'`` gives it."""
     work = installed.parent.parent
     wheel = next((work / "dist").glob("*.whl"))
-    env_dir = work / "venv-datatrove"
-    venv.EnvBuilder(with_pip=True).create(env_dir)
-    bin_dir = env_dir / ("Scripts" if os.name == "nt" else "bin")
-    subprocess.run([str(bin_dir / "python"), "-m", "pip", "install", "--quiet",
-                    f"{wheel}[datatrove]"], check=True, cwd=work)
-    return bin_dir
+    return _venv_with(work / "venv-datatrove", f"{wheel}[datatrove]")
 
 
 def test_installed_datatrove_steps_drop_what_clean_batch_drops(
@@ -219,11 +216,8 @@ def test_installed_datatrove_steps_drop_what_clean_batch_drops(
         "E([R('in'), d.CleanerExtractor(input_format='text', site_template='sites'),\n"
         "   W('out', compression=None)], tasks=2, logging_dir='l2').run()\n"
         "print(d.__file__)\n")
-    result = _run(installed_with_datatrove,
-                  [str(installed_with_datatrove / "python"), "-c", code], tmp_path)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip().splitlines()[-1].startswith(
-        str(installed_with_datatrove.parent))
+    stdout = _python(installed_with_datatrove, code, tmp_path)
+    assert stdout.strip().splitlines()[-1].startswith(str(installed_with_datatrove.parent))
     written = {int(document["id"]): document["text"]
                for path in (tmp_path / "out").glob("*.jsonl")
                for document in map(json.loads, path.read_text().splitlines())}
